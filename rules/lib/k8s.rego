@@ -1,0 +1,105 @@
+# Helpers shared by the Kubernetes rules: where a workload keeps its pod spec and containers,
+# label-selector semantics, and namespace-scoped lookups in the inventory.
+package blogaudit.lib.k8s
+
+import rego.v1
+
+workload_kinds := {"Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController"}
+
+template_kinds := {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"}
+
+is_workload(obj) if obj.kind in workload_kinds
+
+pod_spec_path(obj) := ["spec"] if obj.kind == "Pod"
+
+pod_spec_path(obj) := ["spec", "template", "spec"] if obj.kind in template_kinds
+
+pod_spec_path(obj) := ["spec", "jobTemplate", "spec", "template", "spec"] if obj.kind == "CronJob"
+
+pod_labels_path(obj) := ["metadata", "labels"] if obj.kind == "Pod"
+
+pod_labels_path(obj) := ["spec", "template", "metadata", "labels"] if obj.kind in template_kinds
+
+pod_labels_path(obj) := ["spec", "jobTemplate", "spec", "template", "metadata", "labels"] if obj.kind == "CronJob"
+
+pod_spec(obj) := object.get(obj, pod_spec_path(obj), {})
+
+pod_labels(obj) := object.get(obj, pod_labels_path(obj), {})
+
+container_fields := ["initContainers", "containers", "ephemeralContainers"]
+
+containers(obj) := {c |
+	spec_path := pod_spec_path(obj)
+	spec := pod_spec(obj)
+	some field in container_fields
+	some i, container in object.get(spec, field, [])
+	c := {
+		"container": container,
+		"path": array.concat(spec_path, [field, i]),
+		"type": field,
+	}
+}
+
+cluster_scoped_kinds := {
+	"Namespace", "ClusterRole", "ClusterRoleBinding", "ClusterIssuer", "Node",
+	"PersistentVolume", "StorageClass", "CustomResourceDefinition", "GatewayClass",
+	"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "PriorityClass",
+	"IngressClass", "RuntimeClass", "APIService",
+}
+
+namespace(obj) := "" if obj.kind in cluster_scoped_kinds
+
+namespace(obj) := ns if {
+	not obj.kind in cluster_scoped_kinds
+	ns := object.get(obj, ["metadata", "namespace"], "default")
+}
+
+name(obj) := object.get(obj, ["metadata", "name"], "<unnamed>")
+
+describe(obj) := sprintf("%s %s", [obj.kind, name(obj)]) if namespace(obj) == ""
+
+describe(obj) := sprintf("%s %s/%s", [obj.kind, namespace(obj), name(obj)]) if namespace(obj) != ""
+
+objects(kind, ns) := object.get(data.inventory.objects, [kind, ns], {})
+
+# Kubernetes LabelSelector semantics: every matchLabels entry and every matchExpressions
+# requirement must hold. An empty selector ({}) selects every object.
+selects(selector, labels) if {
+	every k, v in object.get(selector, "matchLabels", {}) {
+		labels[k] == v
+	}
+	every expr in object.get(selector, "matchExpressions", []) {
+		expression_holds(expr, labels)
+	}
+}
+
+expression_holds(expr, labels) if {
+	expr.operator == "In"
+	labels[expr.key] in expr.values
+}
+
+expression_holds(expr, labels) if {
+	expr.operator == "NotIn"
+	not labels[expr.key] in object.get(expr, "values", [])
+}
+
+expression_holds(expr, labels) if {
+	expr.operator == "Exists"
+	_ = labels[expr.key]
+}
+
+expression_holds(expr, labels) if {
+	expr.operator == "DoesNotExist"
+	not has_key(labels, expr.key)
+}
+
+has_key(obj, key) if _ = obj[key]
+
+# A Service-style selector (a plain map of labels) selects when every entry matches. An empty
+# or absent Service selector selects nothing.
+map_selects(selector, labels) if {
+	count(selector) > 0
+	every k, v in selector {
+		labels[k] == v
+	}
+}

@@ -1,0 +1,222 @@
+//! The engine: every rule over every resource of its kinds, in parallel. Pure: no I/O.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::finding::{Finding, Fix, Location, ResourceRef};
+use crate::model::{Diagnostic, Inventory, Origin, PathSeg, Resource, Span};
+use crate::report::fingerprint;
+use crate::rules::{CompiledRule, RuleSet};
+
+/// Resources evaluated per engine clone.
+const CHUNK: usize = 256;
+
+/// Evaluates `rules` over `inventory`. `config` becomes `data.config`.
+#[must_use]
+pub fn evaluate(
+    rules: &RuleSet,
+    inventory: &Inventory,
+    config: &Value,
+) -> (Vec<Finding>, Vec<Diagnostic>) {
+    let inputs: Vec<regorus::Value> = inventory
+        .resources
+        .par_iter()
+        .map(|r| regorus::Value::from(r.body.clone()))
+        .collect();
+    let data = data_document(inventory, &inputs, config);
+
+    let mut prepared: Vec<CompiledRule> = Vec::with_capacity(rules.rules.len());
+    let mut diagnostics = Vec::new();
+    for rule in &rules.rules {
+        let mut rule = rule.clone();
+        match rule.engine.add_data(data.clone()) {
+            Ok(()) => prepared.push(rule),
+            Err(e) => diagnostics.push(
+                Diagnostic::error(
+                    "rule-error",
+                    format!("{}: cannot load data: {e}", rule.meta.id),
+                )
+                .in_file(&rule.meta.folder),
+            ),
+        }
+    }
+    let mut by_kind: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, rule) in prepared.iter().enumerate() {
+        for kind in &rule.meta.kinds {
+            by_kind.entry(kind.as_str()).or_default().push(i);
+        }
+    }
+
+    let indices: Vec<usize> = (0..inventory.resources.len()).collect();
+    let results: Vec<(Vec<Finding>, Vec<Diagnostic>)> = indices
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut engines = prepared.clone();
+            let mut findings = Vec::new();
+            let mut errors = Vec::new();
+            for &i in chunk {
+                let resource = &inventory.resources[i];
+                let Some(applicable) = by_kind.get(resource.kind.as_str()) else {
+                    continue;
+                };
+                for &r in applicable {
+                    let rule = &mut engines[r];
+                    rule.engine.set_input(inputs[i].clone());
+                    match rule.engine.eval_rule(rule.query.clone()) {
+                        Ok(v) => collect(&rule.meta, resource, &v, &mut findings),
+                        Err(e) => errors.push(
+                            Diagnostic::error(
+                                "rule-error",
+                                format!(
+                                    "{} failed on {}: {}",
+                                    rule.meta.id,
+                                    resource.display_name(),
+                                    e.to_string().trim()
+                                ),
+                            )
+                            .in_file(&rule.meta.folder),
+                        ),
+                    }
+                }
+            }
+            (findings, errors)
+        })
+        .collect();
+
+    let mut findings = Vec::new();
+    for (f, d) in results {
+        findings.extend(f);
+        diagnostics.extend(d);
+    }
+    findings.sort_by(|a, b| {
+        (a.file(), a.span().map(|s| s.start), &a.rule_id).cmp(&(
+            b.file(),
+            b.span().map(|s| s.start),
+            &b.rule_id,
+        ))
+    });
+    fingerprint::disambiguate(&mut findings);
+    (findings, diagnostics)
+}
+
+/// `data.inventory` and `data.config` for the rules.
+fn data_document(
+    inventory: &Inventory,
+    inputs: &[regorus::Value],
+    config: &Value,
+) -> regorus::Value {
+    let mut objects = regorus::Value::new_object();
+    if let Ok(map) = objects.as_object_mut() {
+        for (kind, namespaces) in &inventory.index {
+            let mut by_ns = regorus::Value::new_object();
+            if let Ok(ns_map) = by_ns.as_object_mut() {
+                for (ns, names) in namespaces {
+                    let mut by_name = regorus::Value::new_object();
+                    if let Ok(name_map) = by_name.as_object_mut() {
+                        for (name, idx) in names {
+                            name_map
+                                .insert(regorus::Value::from(name.as_str()), inputs[*idx].clone());
+                        }
+                    }
+                    ns_map.insert(regorus::Value::from(ns.as_str()), by_name);
+                }
+            }
+            map.insert(regorus::Value::from(kind.as_str()), by_ns);
+        }
+    }
+    let namespaces: std::collections::BTreeSet<regorus::Value> = inventory
+        .namespaces
+        .iter()
+        .map(|n| regorus::Value::from(n.as_str()))
+        .collect();
+    let mut inv = regorus::Value::new_object();
+    if let Ok(map) = inv.as_object_mut() {
+        map.insert(regorus::Value::from("objects"), objects);
+        map.insert(
+            regorus::Value::from("namespaces"),
+            regorus::Value::from(namespaces),
+        );
+    }
+    let mut data = regorus::Value::new_object();
+    if let Ok(map) = data.as_object_mut() {
+        map.insert(regorus::Value::from("inventory"), inv);
+        map.insert(
+            regorus::Value::from("config"),
+            regorus::Value::from(config.clone()),
+        );
+    }
+    data
+}
+
+/// Turns the rule's `violation` set into findings located in the resource's source.
+fn collect(
+    meta: &crate::rules::RuleMeta,
+    resource: &Resource,
+    result: &regorus::Value,
+    out: &mut Vec<Finding>,
+) {
+    let Ok(json) = serde_json::to_value(result) else {
+        return;
+    };
+    let Some(items) = json.as_array() else {
+        return;
+    };
+    for v in items {
+        let path: Vec<PathSeg> = v
+            .get("path")
+            .and_then(Value::as_array)
+            .map(|p| p.iter().filter_map(PathSeg::from_json).collect())
+            .unwrap_or_default();
+        let message = v.get("message").and_then(Value::as_str).map_or_else(
+            || format!("{} violates {}", resource.display_name(), meta.id),
+            str::to_string,
+        );
+        let location = match &resource.origin {
+            Origin::File { file, .. } => Location::File {
+                path: file.path.clone(),
+                span: resource.locate(&path).map(|(s, _)| s).unwrap_or_default(),
+            },
+            Origin::Object { reference } => Location::Object {
+                reference: reference.clone(),
+            },
+        };
+        let fix = v.get("fix").and_then(|f| {
+            let value = f.get("value")?.clone();
+            let fix_path: Vec<PathSeg> = f.get("path").and_then(Value::as_array).map_or_else(
+                || path.clone(),
+                |p| p.iter().filter_map(PathSeg::from_json).collect(),
+            );
+            let (node, found) = resource.locate_node(&fix_path)?;
+            let exists = found == fix_path.len();
+            Some(Fix {
+                replace: exists.then_some(Span {
+                    start: node.start,
+                    end: node.end,
+                }),
+                insert_under: (!exists).then_some((node.key, found)),
+                path: fix_path,
+                value,
+            })
+        });
+        let resource_ref = ResourceRef {
+            kind: resource.kind.clone(),
+            namespace: resource.namespace.clone(),
+            name: resource.name.clone(),
+        };
+        let fingerprint = fingerprint::of(&meta.id, &location, &resource_ref, &path);
+        out.push(Finding {
+            rule_id: meta.id.clone(),
+            rule_name: meta.name.clone(),
+            severity: meta.severity,
+            resource: resource_ref,
+            path,
+            location,
+            message,
+            fix,
+            fingerprint,
+            suppression: None,
+        });
+    }
+}

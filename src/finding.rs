@@ -1,0 +1,94 @@
+//! A finding: one rule violated by one resource at one field. Plain data for the reporters.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::{PathSeg, Span};
+use crate::rules::Severity;
+
+/// Where a finding points.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Location {
+    /// A span of a file in the scanned tree.
+    File { path: String, span: Span },
+    /// An object with no file (a cluster object or an ARN).
+    Object { reference: String },
+}
+
+/// A mechanical change that fixes the finding: set the field at `path` to `value`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fix {
+    pub path: Vec<PathSeg>,
+    pub value: Value,
+    /// The field's value when it exists (replace it); otherwise `None`.
+    pub replace: Option<Span>,
+    /// When the field is missing: the key position of its nearest existing ancestor, and how
+    /// many steps of `path` exist. The missing keys go on new lines under that ancestor.
+    pub insert_under: Option<(crate::model::Pos, usize)>,
+}
+
+/// Why a finding is hidden.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    /// `annotation`, `comment` or `config`.
+    pub source: &'static str,
+    pub reason: String,
+    pub until: Option<String>,
+}
+
+/// The resource a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ResourceRef {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// One violation.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub severity: Severity,
+    pub resource: ResourceRef,
+    /// The offending field, from the resource root (it may not exist).
+    pub path: Vec<PathSeg>,
+    pub location: Location,
+    pub message: String,
+    pub fix: Option<Fix>,
+    /// Hash of rule, file, resource identity and field path: stable when unrelated lines move.
+    pub fingerprint: String,
+    pub suppression: Option<Suppression>,
+}
+
+impl Finding {
+    /// `path:line:col`, or the object reference.
+    #[must_use]
+    pub fn place(&self) -> String {
+        match &self.location {
+            Location::File { path, span } => {
+                format!("{path}:{}:{}", span.start.line, span.start.column)
+            }
+            Location::Object { reference } => reference.clone(),
+        }
+    }
+
+    /// The file path, when the finding has one.
+    #[must_use]
+    pub fn file(&self) -> Option<&str> {
+        match &self.location {
+            Location::File { path, .. } => Some(path),
+            Location::Object { .. } => None,
+        }
+    }
+
+    /// The span, when the finding has one.
+    #[must_use]
+    pub fn span(&self) -> Option<Span> {
+        match &self.location {
+            Location::File { span, .. } => Some(*span),
+            Location::Object { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Problems with the inputs of a run (not findings): a file that could not be read or parsed,
+//! a rule that does not compile, a value that cannot be known.
+
+use serde::Serialize;
+
+use super::Pos;
+
+/// How much a diagnostic matters. Any `Error` makes the run untrustworthy (exit code 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warning,
+    /// Shown with `--verbose` only (skipped files and the like).
+    Note,
+}
+
+/// One input problem, with where it is, what is wrong and what to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub level: Level,
+    /// Stable code, unique per kind of problem (see `tests/meta.rs`).
+    pub code: &'static str,
+    pub file: Option<String>,
+    pub pos: Option<Pos>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    #[must_use]
+    pub fn new(level: Level, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            level,
+            code,
+            file: None,
+            pos: None,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    #[must_use]
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Level::Error, code, message)
+    }
+
+    #[must_use]
+    pub fn note(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Level::Note, code, message)
+    }
+
+    #[must_use]
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Level::Warning, code, message)
+    }
+
+    #[must_use]
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    #[must_use]
+    pub fn at(mut self, pos: Pos) -> Self {
+        self.pos = Some(pos);
+        self
+    }
+
+    #[must_use]
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// `file:line:col: level[code]: message`, the one-line form used in logs and SARIF.
+    #[must_use]
+    pub fn one_line(&self) -> String {
+        let mut out = String::new();
+        if let Some(f) = &self.file {
+            out.push_str(f);
+            if let Some(p) = self.pos {
+                out.push_str(&format!(":{}:{}", p.line, p.column));
+            }
+            out.push_str(": ");
+        }
+        let level = match self.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Note => "note",
+        };
+        out.push_str(&format!("{level}[{}]: {}", self.code, self.message));
+        if let Some(h) = &self.help {
+            out.push_str(&format!(" (help: {h})"));
+        }
+        out
+    }
+}
+
+/// Every diagnostic code blogaudit emits, with what it means. `tests/meta.rs` checks they are
+/// unique and documented.
+pub const CODES: &[(&str, &str)] = &[
+    ("yaml-syntax", "a YAML or JSON file could not be parsed"),
+    (
+        "helm-template",
+        "a Helm template that must be rendered first",
+    ),
+    ("binary-file", "a binary file with a manifest extension"),
+    ("not-utf8", "a file that is not UTF-8"),
+    ("too-large", "a file larger than the size limit"),
+    ("unreadable", "a file or directory that could not be read"),
+    (
+        "symlink-loop",
+        "a symbolic link that loops back to its ancestor",
+    ),
+    (
+        "not-kubernetes",
+        "a document without apiVersion/kind, skipped",
+    ),
+    ("kustomize", "a kustomization that could not be rendered"),
+    ("rule-error", "a rule that failed to load or evaluate"),
+    ("config", "an invalid configuration file"),
+    (
+        "suppression",
+        "an invalid suppression annotation or comment",
+    ),
+    (
+        "terraform-syntax",
+        "a Terraform file that could not be parsed",
+    ),
+    (
+        "terraform-unknown",
+        "a value that cannot be known without more input",
+    ),
+    ("terraform-module", "a module that could not be read"),
+    (
+        "terraform-plan",
+        "a Terraform plan JSON that could not be read",
+    ),
+    ("truncated", "results cut to the limit of the output format"),
+];

@@ -1,0 +1,283 @@
+//! The canonical resource: one Kubernetes object or one AWS object, with where it came from.
+//!
+//! A rule sees only [`Resource::body`]. Reporters use [`Origin`] to turn a rule's field path
+//! into an exact file span, so rules never count lines.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// A 1-based line and column (columns count Unicode code points).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A region of a source file, from the start of a field (its key, when it has one) to the end
+/// of its value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Span {
+    pub start: Pos,
+    pub end: Pos,
+}
+
+/// One step of a field path: an object key or an array index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum PathSeg {
+    Key(String),
+    Index(usize),
+}
+
+impl PathSeg {
+    /// Parses a path step as Rego returns it: strings are keys, numbers are indices.
+    #[must_use]
+    pub fn from_json(v: &Value) -> Option<Self> {
+        match v {
+            Value::String(s) => Some(Self::Key(s.clone())),
+            Value::Number(n) => n
+                .as_u64()
+                .and_then(|i| usize::try_from(i).ok())
+                .map(Self::Index),
+            _ => None,
+        }
+    }
+}
+
+/// Renders a field path as a JSON pointer (`/spec/containers/0/image`).
+#[must_use]
+pub fn pointer(path: &[PathSeg]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        out.push('/');
+        match seg {
+            PathSeg::Key(k) => out.push_str(&k.replace('~', "~0").replace('/', "~1")),
+            PathSeg::Index(i) => out.push_str(&i.to_string()),
+        }
+    }
+    out
+}
+
+/// A source file as read, shared by every resource parsed from it.
+///
+/// `text` is what reporters may show: Secret values are already masked in it.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Path relative to the scan root, with `/` separators (what SARIF and humans see).
+    pub path: String,
+    pub text: String,
+}
+
+/// Where the fields of a resource sit in its source.
+#[derive(Clone, Debug)]
+pub enum SpanIndex {
+    /// A YAML/JSON document: node spans in pre-order, aligned with the body's structure.
+    Tree(Arc<[SpanNode]>),
+    /// A rendered resource (kustomize) mapped back to the document it came from: spans are
+    /// aligned with that source document, not with the rendered body.
+    Source {
+        nodes: Arc<[SpanNode]>,
+        body: Arc<Value>,
+    },
+    /// A resource assembled from other syntax (Terraform): explicit field path → span pairs.
+    /// Lookup takes the longest recorded prefix of the requested path.
+    Map(Vec<(Vec<PathSeg>, Span)>),
+}
+
+/// One node of a [`SpanIndex::Tree`].
+#[derive(Clone, Copy, Debug)]
+pub struct SpanNode {
+    /// Where the node's key starts, for a mapping value; the node start otherwise.
+    pub key: Pos,
+    pub start: Pos,
+    pub end: Pos,
+    /// Number of nodes in this subtree, itself included.
+    pub size: u32,
+}
+
+/// Where a resource came from.
+#[derive(Clone, Debug)]
+pub enum Origin {
+    /// A file in the scanned tree.
+    File {
+        file: Arc<SourceFile>,
+        /// Span of the whole resource (the fallback for any missing field).
+        span: Span,
+        spans: SpanIndex,
+    },
+    /// An object known only by reference (a cluster object or an ARN).
+    Object { reference: String },
+}
+
+/// One resource of any kind, as the rules see it.
+#[derive(Clone, Debug)]
+pub struct Resource {
+    /// `Deployment`, `Service`, … or a canonical AWS kind such as `aws:EcrRepository`.
+    pub kind: String,
+    /// Empty for cluster-scoped objects and AWS resources.
+    pub namespace: String,
+    pub name: String,
+    pub body: Value,
+    pub origin: Origin,
+}
+
+/// Kubernetes kinds that are not namespaced (the rest default to `default`).
+pub const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ClusterIssuer",
+    "Node",
+    "PersistentVolume",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "GatewayClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "PriorityClass",
+    "IngressClass",
+    "RuntimeClass",
+    "APIService",
+];
+
+impl Resource {
+    /// Builds a resource from a Kubernetes object; `None` when it has no `apiVersion`/`kind`.
+    #[must_use]
+    pub fn from_k8s(body: Value, origin: Origin) -> Option<Self> {
+        let kind = body.get("kind")?.as_str()?.to_string();
+        body.get("apiVersion")?.as_str()?;
+        let meta = body.get("metadata");
+        let name = meta
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let namespace = if kind.starts_with("aws:") || CLUSTER_SCOPED.contains(&kind.as_str()) {
+            String::new()
+        } else {
+            meta.and_then(|m| m.get("namespace"))
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+                .to_string()
+        };
+        Some(Self {
+            kind,
+            namespace,
+            name,
+            body,
+            origin,
+        })
+    }
+
+    /// `Kind namespace/name`, the way messages and reports name a resource.
+    #[must_use]
+    pub fn display_name(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{} {}", self.kind, self.name)
+        } else {
+            format!("{} {}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+
+    /// The file this resource was read from, if any.
+    #[must_use]
+    pub fn file(&self) -> Option<&Arc<SourceFile>> {
+        match &self.origin {
+            Origin::File { file, .. } => Some(file),
+            Origin::Object { .. } => None,
+        }
+    }
+
+    /// Resolves a field path to the span of that field, or of its nearest existing ancestor.
+    /// Returns the span and how many path steps were found.
+    #[must_use]
+    pub fn locate(&self, path: &[PathSeg]) -> Option<(Span, usize)> {
+        self.locate_node(path).map(|(n, found)| {
+            (
+                Span {
+                    start: n.key,
+                    end: n.end,
+                },
+                found,
+            )
+        })
+    }
+
+    /// Like [`Resource::locate`], with the node's key and value positions apart (for fixes).
+    #[must_use]
+    pub fn locate_node(&self, path: &[PathSeg]) -> Option<(SpanNode, usize)> {
+        let Origin::File { span, spans, .. } = &self.origin else {
+            return None;
+        };
+        let whole = SpanNode {
+            key: span.start,
+            start: span.start,
+            end: span.end,
+            size: 1,
+        };
+        Some(match spans {
+            SpanIndex::Tree(nodes) => locate_tree(nodes, &self.body, path).unwrap_or((whole, 0)),
+            SpanIndex::Source { nodes, body } => {
+                locate_tree(nodes, body, path).unwrap_or((whole, 0))
+            }
+            SpanIndex::Map(entries) => entries
+                .iter()
+                .filter(|(p, _)| path.starts_with(p))
+                .max_by_key(|(p, _)| p.len())
+                .map_or((whole, 0), |(p, s)| {
+                    (
+                        SpanNode {
+                            key: s.start,
+                            start: s.start,
+                            end: s.end,
+                            size: 1,
+                        },
+                        p.len(),
+                    )
+                }),
+        })
+    }
+}
+
+/// Walks the pre-order span tree along `path`, in step with the JSON value it was built from.
+/// Returns the deepest node found and how many steps were found.
+#[must_use]
+pub fn locate_tree(
+    nodes: &[SpanNode],
+    body: &Value,
+    path: &[PathSeg],
+) -> Option<(SpanNode, usize)> {
+    let mut idx = 0usize;
+    let mut value = body;
+    let mut found = 0usize;
+    for seg in path {
+        let mut child = idx + 1;
+        let next = match (value, seg) {
+            (Value::Object(map), PathSeg::Key(k)) => {
+                let mut hit = None;
+                for (key, v) in map {
+                    if key == k {
+                        hit = Some(v);
+                        break;
+                    }
+                    child += nodes.get(child)?.size as usize;
+                }
+                hit
+            }
+            (Value::Array(items), PathSeg::Index(i)) if *i < items.len() => {
+                for _ in 0..*i {
+                    child += nodes.get(child)?.size as usize;
+                }
+                items.get(*i)
+            }
+            _ => None,
+        };
+        let Some(next) = next else { break };
+        value = next;
+        idx = child;
+        found += 1;
+    }
+    Some((*nodes.get(idx)?, found))
+}

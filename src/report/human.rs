@@ -1,0 +1,170 @@
+//! Human output: miette diagnostics with the source snippet, then a summary.
+
+use std::fmt::Write;
+
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Severity,
+};
+
+use super::{offset, Report};
+use crate::finding::Finding;
+use crate::model::{Diagnostic, Level};
+use crate::rules;
+
+#[must_use]
+pub fn render(r: &Report<'_>) -> String {
+    let theme = if r.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_context_lines(2)
+        .with_width(100);
+    let mut out = String::new();
+    for d in r.diagnostics {
+        if d.level == Level::Note && !r.verbose {
+            continue;
+        }
+        render_diagnostic(&handler, r, d, &mut out);
+    }
+    for f in r.findings {
+        if f.suppression.is_some() && !r.verbose {
+            continue;
+        }
+        render_finding(&handler, r, f, &mut out);
+    }
+    summary(r, &mut out);
+    out
+}
+
+fn render_finding(h: &GraphicalReportHandler, r: &Report<'_>, f: &Finding, out: &mut String) {
+    let severity = match f.severity {
+        rules::Severity::Critical | rules::Severity::High => Severity::Error,
+        rules::Severity::Medium => Severity::Warning,
+        rules::Severity::Low => Severity::Advice,
+    };
+    let mut diag = MietteDiagnostic::new(f.message.clone())
+        .with_code(format!(
+            "{} {} ({})",
+            f.rule_id,
+            f.rule_name,
+            f.severity.as_str()
+        ))
+        .with_severity(severity);
+    if let Some(rule) = r.rules.get(&f.rule_id) {
+        diag = diag.with_help(rule.meta.remediation.clone());
+    }
+    if let Some(s) = &f.suppression {
+        diag = diag.with_help(format!("suppressed ({}): {}", s.source, s.reason));
+    }
+    let file = f.file().and_then(|p| r.files.get(p));
+    match (file, f.span()) {
+        (Some(file), Some(span)) => {
+            let start = offset(&file.text, span.start.line, span.start.column);
+            let line_end = file.text[start..]
+                .find('\n')
+                .map_or(file.text.len(), |i| start + i);
+            let label = format!("{} ({})", crate::model::pointer(&f.path), f.place());
+            diag = diag.with_label(LabeledSpan::new(Some(label), start, line_end - start));
+            let report = miette::Report::new(diag)
+                .with_source_code(NamedSource::new(&file.path, file.text.clone()));
+            let _ = h.render_report(out, report.as_ref());
+        }
+        _ => {
+            diag.message = format!("{} ({})", diag.message, f.place());
+            let _ = h.render_report(out, &diag);
+        }
+    }
+    out.push('\n');
+}
+
+fn render_diagnostic(h: &GraphicalReportHandler, r: &Report<'_>, d: &Diagnostic, out: &mut String) {
+    let severity = match d.level {
+        Level::Error => Severity::Error,
+        Level::Warning => Severity::Warning,
+        Level::Note => Severity::Advice,
+    };
+    let mut diag = MietteDiagnostic::new(d.message.clone())
+        .with_code(d.code)
+        .with_severity(severity);
+    if let Some(help) = &d.help {
+        diag = diag.with_help(help.clone());
+    }
+    let file = d.file.as_ref().and_then(|p| r.files.get(p));
+    match (file, d.pos) {
+        (Some(file), Some(pos)) => {
+            let start = offset(&file.text, pos.line, pos.column);
+            diag = diag.with_label(LabeledSpan::new(
+                Some(format!("{}:{}:{}", file.path, pos.line, pos.column)),
+                start,
+                0,
+            ));
+            let report = miette::Report::new(diag)
+                .with_source_code(NamedSource::new(&file.path, file.text.clone()));
+            let _ = h.render_report(out, report.as_ref());
+        }
+        _ => {
+            if let Some(f) = &d.file {
+                let at = d
+                    .pos
+                    .map(|p| format!(":{}:{}", p.line, p.column))
+                    .unwrap_or_default();
+                diag.message = format!("{f}{at}: {}", diag.message);
+            }
+            let _ = h.render_report(out, &diag);
+        }
+    }
+    out.push('\n');
+}
+
+fn summary(r: &Report<'_>, out: &mut String) {
+    let active: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.suppression.is_none())
+        .collect();
+    let suppressed = r.findings.len() - active.len();
+    let errors = r
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .count();
+    let mut counts = Vec::new();
+    for sev in [
+        rules::Severity::Critical,
+        rules::Severity::High,
+        rules::Severity::Medium,
+        rules::Severity::Low,
+    ] {
+        let n = active.iter().filter(|f| f.severity == sev).count();
+        if n > 0 {
+            counts.push(format!("{n} {}", sev.as_str()));
+        }
+    }
+    let files: std::collections::BTreeSet<_> = active.iter().filter_map(|f| f.file()).collect();
+    if active.is_empty() {
+        out.push_str("No findings.");
+    } else {
+        let _ = write!(
+            out,
+            "{} finding{} ({}) in {} file{}.",
+            active.len(),
+            if active.len() == 1 { "" } else { "s" },
+            counts.join(", "),
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        );
+    }
+    if suppressed > 0 {
+        let _ = write!(out, " {suppressed} suppressed.");
+    }
+    if errors > 0 {
+        let _ = write!(
+            out,
+            " {errors} input error{}: the results are incomplete.",
+            if errors == 1 { "" } else { "s" }
+        );
+    }
+    out.push('\n');
+}

@@ -1,0 +1,375 @@
+//! SARIF 2.1.0 for GitHub code scanning: rules with help, exact regions, stable
+//! `partialFingerprints`, mechanical `fixes`, suppressions and input notifications.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use serde_sarif::sarif::{
+    ArtifactChange, ArtifactContent, ArtifactLocation, Fix, Invocation, Location, LogicalLocation,
+    Message, MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region,
+    Replacement, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel,
+    Run, RunAutomationDetails, Sarif, Suppression, Tool, ToolComponent,
+};
+
+use super::{Report, DOCS_BASE};
+use crate::finding::{self, Finding};
+use crate::model::{Diagnostic, Level, PathSeg, Span};
+use crate::rules::{RuleMeta, Severity};
+
+/// The `uriBaseId` every file URI is relative to.
+pub const SRCROOT: &str = "SRCROOT";
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+#[must_use]
+pub fn render(r: &Report<'_>) -> String {
+    let sarif = build(r);
+    let mut s = serde_json::to_string_pretty(&sarif).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The SARIF log of one run.
+#[must_use]
+pub fn build(r: &Report<'_>) -> Sarif {
+    let rules: Vec<&RuleMeta> = r.rules.rules.iter().map(|c| &c.meta).collect();
+    let index: BTreeMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id.as_str(), i))
+        .collect();
+    let results = r
+        .findings
+        .iter()
+        .map(|f| result(f, index.get(f.rule_id.as_str()).copied()))
+        .collect();
+    let base = std::env::current_dir()
+        .ok()
+        .map(|d| format!("file://{}/", d.display().to_string().trim_end_matches('/')));
+    let mut driver = ToolComponent::builder().name("blogaudit").build();
+    driver.semantic_version = Some(env!("CARGO_PKG_VERSION").into());
+    driver.version = Some(env!("CARGO_PKG_VERSION").into());
+    driver.information_uri = Some("https://github.com/blogaudit/blogaudit".into());
+    driver.rules = Some(rules.iter().map(|m| descriptor(m)).collect());
+    let mut run = Run::builder()
+        .tool(Tool::builder().driver(driver).build())
+        .build();
+    run.automation_details = Some(RunAutomationDetails {
+        id: Some(format!("{}/", r.category)),
+        ..Default::default()
+    });
+    run.original_uri_base_ids = base.map(|uri| {
+        BTreeMap::from([(
+            SRCROOT.to_string(),
+            ArtifactLocation {
+                uri: Some(uri),
+                ..Default::default()
+            },
+        )])
+    });
+    run.column_kind = Some(json!("unicodeCodePoints"));
+    run.invocations = Some(vec![invocation(r.diagnostics)]);
+    run.results = Some(results);
+    let mut sarif = Sarif::builder()
+        .version(json!("2.1.0"))
+        .runs(vec![run])
+        .build();
+    sarif.schema = Some(SCHEMA.into());
+    sarif
+}
+
+fn mms(text: impl Into<String>) -> MultiformatMessageString {
+    MultiformatMessageString::builder()
+        .text(text.into())
+        .build()
+}
+
+fn text(s: impl Into<String>) -> Message {
+    Message {
+        text: Some(s.into()),
+        ..Default::default()
+    }
+}
+
+fn level(s: Severity) -> ResultLevel {
+    match s {
+        Severity::Critical | Severity::High => ResultLevel::Error,
+        Severity::Medium => ResultLevel::Warning,
+        Severity::Low => ResultLevel::Note,
+    }
+}
+
+fn descriptor(m: &RuleMeta) -> ReportingDescriptor {
+    let mut tags = vec![m.category.clone(), "blogaudit".to_string()];
+    if let Some(cwe) = &m.cwe {
+        tags.push(format!("external/cwe/{}", cwe.to_ascii_lowercase()));
+    }
+    let first_paragraph = m
+        .description
+        .split("\n\n")
+        .map(|p| {
+            p.lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .find(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| m.title.clone());
+    let mut help = mms(format!(
+        "{}\n\nRemediation: {}",
+        m.description.trim(),
+        m.remediation
+    ));
+    help.markdown = Some(format!(
+        "# {} {}\n\n{}\n\n**Remediation:** {}",
+        m.id,
+        m.title,
+        m.description.trim(),
+        m.remediation
+    ));
+    let mut d = ReportingDescriptor::builder().id(m.id.clone()).build();
+    d.name = Some(pascal(&m.name));
+    d.short_description = Some(mms(m.title.clone()));
+    d.full_description = Some(mms(first_paragraph.trim().to_string()));
+    d.help = Some(help);
+    d.help_uri = Some(format!("{DOCS_BASE}{}/rule.rego", m.folder));
+    d.default_configuration = Some(ReportingConfiguration {
+        level: Some(json!(level(m.severity).to_string())),
+        ..Default::default()
+    });
+    d.properties = Some(PropertyBag {
+        tags: Some(tags),
+        additional_properties: BTreeMap::from([
+            ("security-severity".to_string(), json!(m.severity.score())),
+            (
+                "problem.severity".to_string(),
+                json!(level(m.severity).to_string()),
+            ),
+            ("precision".to_string(), json!("very-high")),
+        ]),
+    });
+    d
+}
+
+/// `run-as-non-root` → `RunAsNonRoot` (SARIF rule names are identifiers).
+fn pascal(name: &str) -> String {
+    name.split(['-', '_'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn region(span: Span) -> Region {
+    Region {
+        start_line: Some(span.start.line.into()),
+        start_column: Some(span.start.column.into()),
+        end_line: Some(span.end.line.max(span.start.line).into()),
+        end_column: Some(if span.end.line > span.start.line {
+            i64::from(span.end.column)
+        } else {
+            i64::from(span.end.column.max(span.start.column + 1))
+        }),
+        ..Default::default()
+    }
+}
+
+fn artifact(path: &str) -> ArtifactLocation {
+    ArtifactLocation {
+        uri: Some(uri_escape(path)),
+        uri_base_id: Some(SRCROOT.into()),
+        ..Default::default()
+    }
+}
+
+fn uri_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn location(f: &Finding) -> Location {
+    match &f.location {
+        finding::Location::File { path, span } => Location {
+            physical_location: Some(PhysicalLocation {
+                artifact_location: Some(artifact(path)),
+                region: Some(region(*span)),
+                ..Default::default()
+            }),
+            logical_locations: Some(vec![logical(f)]),
+            ..Default::default()
+        },
+        finding::Location::Object { .. } => Location {
+            logical_locations: Some(vec![logical(f)]),
+            ..Default::default()
+        },
+    }
+}
+
+fn logical(f: &Finding) -> LogicalLocation {
+    let r = &f.resource;
+    let fq = if r.namespace.is_empty() {
+        format!("{}/{}", r.kind, r.name)
+    } else {
+        format!("{}/{}/{}", r.kind, r.namespace, r.name)
+    };
+    LogicalLocation {
+        name: Some(r.name.clone()),
+        fully_qualified_name: Some(fq),
+        kind: Some("resource".into()),
+        ..Default::default()
+    }
+}
+
+fn result(f: &Finding, rule_index: Option<usize>) -> SarifResult {
+    let mut out = SarifResult::builder()
+        .message(text(format!(
+            "{} ({})",
+            f.message,
+            crate::model::pointer(&f.path)
+        )))
+        .build();
+    out.rule_id = Some(f.rule_id.clone());
+    out.rule_index = rule_index.and_then(|i| i64::try_from(i).ok());
+    out.level = Some(level(f.severity));
+    out.locations = Some(vec![location(f)]);
+    out.partial_fingerprints = Some(BTreeMap::from([(
+        "blogauditFingerprint/v1".to_string(),
+        f.fingerprint.clone(),
+    )]));
+    out.fixes = fix(f).map(|x| vec![x]);
+    out.suppressions = f.suppression.as_ref().map(|s| {
+        let mut sup = Suppression::builder()
+            .kind(json!(if s.source == "config" {
+                "external"
+            } else {
+                "inSource"
+            }))
+            .build();
+        sup.justification = Some(match &s.until {
+            Some(u) => format!("{} (until {u})", s.reason),
+            None => s.reason.clone(),
+        });
+        vec![sup]
+    });
+    out
+}
+
+/// A YAML scalar for a fix value.
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s)
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+                && !matches!(
+                    s.as_str(),
+                    "true" | "false" | "null" | "yes" | "no" | "on" | "off"
+                )
+                && s.parse::<f64>().is_err() =>
+        {
+            s.clone()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn fix(f: &Finding) -> Option<Fix> {
+    let x = f.fix.as_ref()?;
+    let finding::Location::File { path, .. } = &f.location else {
+        return None;
+    };
+    let (deleted, inserted) = if let Some(span) = x.replace {
+        if x.value.is_object() || x.value.is_array() {
+            return None;
+        }
+        (region(span), scalar(&x.value))
+    } else {
+        let (anchor, found) = x.insert_under?;
+        let missing = &x.path[found..];
+        if missing.is_empty() || missing.iter().any(|s| matches!(s, PathSeg::Index(_))) {
+            return None;
+        }
+        let mut text = String::new();
+        let indent = anchor.column.saturating_sub(1) as usize + 2;
+        for (i, seg) in missing.iter().enumerate() {
+            let PathSeg::Key(k) = seg else { return None };
+            let pad = " ".repeat(indent + 2 * i);
+            if i + 1 == missing.len() {
+                text.push_str(&format!("{pad}{k}: {}\n", scalar(&x.value)));
+            } else {
+                text.push_str(&format!("{pad}{k}:\n"));
+            }
+        }
+        let at = Region {
+            start_line: Some(i64::from(anchor.line) + 1),
+            start_column: Some(1),
+            end_line: Some(i64::from(anchor.line) + 1),
+            end_column: Some(1),
+            ..Default::default()
+        };
+        (at, text)
+    };
+    let mut replacement = Replacement::builder().deleted_region(deleted).build();
+    replacement.inserted_content = Some(ArtifactContent {
+        text: Some(inserted),
+        ..Default::default()
+    });
+    let change = ArtifactChange::builder()
+        .artifact_location(artifact(path))
+        .replacements(vec![replacement])
+        .build();
+    let mut out = Fix::builder().artifact_changes(vec![change]).build();
+    out.description = Some(text(format!(
+        "Set {} to {}",
+        crate::model::pointer(&x.path),
+        scalar(&x.value)
+    )));
+    Some(out)
+}
+
+fn invocation(diags: &[Diagnostic]) -> Invocation {
+    let notifications: Vec<Notification> = diags
+        .iter()
+        .map(|d| {
+            let mut n = Notification::builder().message(text(d.one_line())).build();
+            n.level = Some(json!(match d.level {
+                Level::Error => "error",
+                Level::Warning => "warning",
+                Level::Note => "note",
+            }));
+            n.descriptor = Some(serde_sarif::sarif::ReportingDescriptorReference {
+                id: Some(d.code.to_string()),
+                ..Default::default()
+            });
+            n.locations = d.file.as_ref().map(|f| {
+                vec![Location {
+                    physical_location: Some(PhysicalLocation {
+                        artifact_location: Some(artifact(f)),
+                        region: d.pos.map(|p| Region {
+                            start_line: Some(p.line.into()),
+                            start_column: Some(p.column.into()),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }]
+            });
+            n
+        })
+        .collect();
+    let mut inv = Invocation::builder()
+        .execution_successful(!diags.iter().any(|d| d.level == Level::Error))
+        .build();
+    inv.tool_execution_notifications = (!notifications.is_empty()).then_some(notifications);
+    inv
+}

@@ -1,0 +1,162 @@
+//! A rule's identity and docs, read from the OPA `# METADATA` block of its `rule.rego`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Pos;
+use crate::source::yaml;
+
+/// How bad a finding is. Ordered from least to most severe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// GitHub's `security-severity` score for this level.
+    #[must_use]
+    pub fn score(self) -> &'static str {
+        match self {
+            Self::Critical => "9.5",
+            Self::High => "8.0",
+            Self::Medium => "5.5",
+            Self::Low => "3.0",
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Critical => "critical",
+            Self::High => "high",
+            Self::Medium => "medium",
+            Self::Low => "low",
+        }
+    }
+
+    /// Parses `low`, `medium`, `high` or `critical`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "low" => Some(Self::Low),
+            "medium" => Some(Self::Medium),
+            "high" => Some(Self::High),
+            "critical" => Some(Self::Critical),
+            _ => None,
+        }
+    }
+}
+
+/// The `custom` block of a rule's METADATA.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Custom {
+    pub id: String,
+    pub name: String,
+    pub severity: Severity,
+    pub category: String,
+    pub sources: Vec<String>,
+    pub kinds: Vec<String>,
+    pub remediation: String,
+    #[serde(default)]
+    pub cwe: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Block {
+    title: String,
+    description: String,
+    custom: Custom,
+    #[serde(default)]
+    #[allow(dead_code)]
+    scope: Option<String>,
+}
+
+/// Everything known about a rule except its compiled policy.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleMeta {
+    pub id: String,
+    pub name: String,
+    pub title: String,
+    /// Markdown with the headings What it checks / Why it matters / How to fix / References.
+    pub description: String,
+    pub severity: Severity,
+    pub category: String,
+    pub sources: Vec<String>,
+    pub kinds: Vec<String>,
+    pub remediation: String,
+    pub cwe: Option<String>,
+    /// `rules/k8s/BA101-run-as-non-root`, relative to the rules root.
+    pub folder: String,
+}
+
+/// Headings every rule description must carry.
+pub const DOC_HEADINGS: &[&str] = &[
+    "## What it checks",
+    "## Why it matters",
+    "## How to fix",
+    "## References",
+];
+
+/// Reads the METADATA block at the top of a Rego file. Errors carry the line they refer to.
+pub fn parse(rego: &str, folder: &str) -> Result<RuleMeta, (Pos, String)> {
+    let mut yaml_text = String::new();
+    let mut start_line = None;
+    for (i, line) in rego.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if start_line.is_none() {
+            if trimmed.starts_with("# METADATA") {
+                start_line = Some(i + 2);
+            }
+            continue;
+        }
+        let Some(rest) = trimmed.strip_prefix('#') else {
+            break;
+        };
+        yaml_text.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+        yaml_text.push('\n');
+    }
+    let at = |line: usize| Pos {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: 1,
+    };
+    let Some(first) = start_line else {
+        return Err((at(1), "no `# METADATA` block".to_string()));
+    };
+    let (docs, err) = yaml::parse_stream(&yaml_text);
+    if let Some(e) = err {
+        return Err((
+            at(first + e.pos.line as usize - 1),
+            format!("METADATA is not valid YAML: {}", e.message),
+        ));
+    }
+    let value = docs.into_iter().next().map(|d| d.value).unwrap_or_default();
+    let block: Block =
+        serde_json::from_value(value).map_err(|e| (at(first), format!("METADATA: {e}")))?;
+    for heading in DOC_HEADINGS {
+        if !block.description.contains(heading) {
+            return Err((
+                at(first),
+                format!("METADATA description lacks the heading `{heading}`"),
+            ));
+        }
+    }
+    let c = block.custom;
+    Ok(RuleMeta {
+        id: c.id,
+        name: c.name,
+        title: block.title,
+        description: block.description,
+        severity: c.severity,
+        category: c.category,
+        sources: c.sources,
+        kinds: c.kinds,
+        remediation: c.remediation,
+        cwe: c.cwe,
+        folder: folder.to_string(),
+    })
+}

@@ -1,0 +1,253 @@
+//! Kubernetes manifests: one YAML/JSON stream to resources, `kind: List` unpacked, Secret values
+//! redacted, and every field's span kept.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::model::{
+    locate_tree, Diagnostic, Origin, PathSeg, Pos, Resource, SourceFile, Span, SpanIndex, SpanNode,
+};
+use crate::source::yaml::{self, Document};
+
+/// What replaces a Secret value before any rule or reporter sees it.
+pub const REDACTED: &str = "<redacted>";
+
+/// What one manifest file holds.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub resources: Vec<Resource>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses a manifest file's text. `path` is the display path.
+#[must_use]
+pub fn parse(path: &str, text: &str) -> (Parsed, Arc<SourceFile>) {
+    let (docs, error) = yaml::parse_stream(text);
+    let mut out = Parsed::default();
+    if let Some(e) = error {
+        out.diagnostics.push(syntax_diagnostic(path, text, &e));
+    }
+    let mut masks = Vec::new();
+    let mut pending = Vec::new();
+    for (i, doc) in docs.into_iter().enumerate() {
+        unpack(doc, i, path, &mut pending, &mut out.diagnostics, &mut masks);
+    }
+    let file = Arc::new(SourceFile {
+        path: path.to_string(),
+        text: mask(text, &masks),
+    });
+    out.resources = pending
+        .into_iter()
+        .filter_map(|(body, span, nodes)| {
+            Resource::from_k8s(
+                body,
+                Origin::File {
+                    file: file.clone(),
+                    span,
+                    spans: SpanIndex::Tree(nodes),
+                },
+            )
+        })
+        .collect();
+    (out, file)
+}
+
+fn syntax_diagnostic(path: &str, text: &str, e: &yaml::YamlError) -> Diagnostic {
+    let helm = text.contains("{{") && text.contains("}}");
+    if helm {
+        let line = text
+            .lines()
+            .position(|l| l.contains("{{"))
+            .map_or(e.pos.line, |i| u32::try_from(i + 1).unwrap_or(u32::MAX));
+        return helm_diagnostic(path, line);
+    }
+    Diagnostic::error("yaml-syntax", format!("invalid YAML: {}", e.message))
+        .in_file(path)
+        .at(e.pos)
+        .help("fix the syntax; the other documents of this file before the error were checked")
+}
+
+/// The diagnostic for a Helm template, which is not a manifest until rendered.
+#[must_use]
+pub fn helm_diagnostic(path: &str, line: u32) -> Diagnostic {
+    Diagnostic::error(
+        "helm-template",
+        "Helm template: render it with `helm template` first",
+    )
+    .in_file(path)
+    .at(Pos { line, column: 1 })
+    .help("run `helm template RELEASE CHART > rendered.yaml` and scan the rendered manifests")
+}
+
+type Pending = (Value, Span, Arc<[SpanNode]>);
+
+fn unpack(
+    doc: Document,
+    index: usize,
+    path: &str,
+    out: &mut Vec<Pending>,
+    diags: &mut Vec<Diagnostic>,
+    masks: &mut Vec<(Pos, Pos)>,
+) {
+    let Document { value, nodes, span } = doc;
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let has_api = value.get("apiVersion").and_then(Value::as_str).is_some();
+    let Some(kind) = kind.filter(|_| has_api) else {
+        if !value.is_null() {
+            diags.push(
+                Diagnostic::note(
+                    "not-kubernetes",
+                    format!("document {} has no apiVersion/kind; skipped", index + 1),
+                )
+                .in_file(path)
+                .at(span.start),
+            );
+        }
+        return;
+    };
+    if kind.ends_with("List") {
+        if let Some(items) = value.get("items").and_then(Value::as_array) {
+            let Some(offset) = child_offset(&nodes, &value, "items") else {
+                return;
+            };
+            let mut at = offset + 1;
+            for item in items {
+                let Some(size) = nodes.get(at).map(|n| n.size as usize) else {
+                    break;
+                };
+                let sub = nodes[at..at + size].to_vec();
+                let item_span = Span {
+                    start: sub[0].start,
+                    end: sub[0].end,
+                };
+                unpack(
+                    Document {
+                        value: item.clone(),
+                        nodes: sub,
+                        span: item_span,
+                    },
+                    index,
+                    path,
+                    out,
+                    diags,
+                    masks,
+                );
+                at += size;
+            }
+            return;
+        }
+    }
+    let mut value = value;
+    if kind == "Secret" {
+        redact_secret(&mut value, &nodes, masks);
+    }
+    out.push((value, span, nodes.into()));
+}
+
+/// Position in `nodes` of the root object's member `key`.
+fn child_offset(nodes: &[SpanNode], root: &Value, key: &str) -> Option<usize> {
+    let mut at = 1;
+    for (k, _) in root.as_object()? {
+        if k == key {
+            return Some(at);
+        }
+        at += nodes.get(at)?.size as usize;
+    }
+    None
+}
+
+/// Replaces Secret values (and the last-applied annotation, which repeats them) and records
+/// their source ranges so the shown text is masked too.
+fn redact_secret(value: &mut Value, nodes: &[SpanNode], masks: &mut Vec<(Pos, Pos)>) {
+    for field in ["data", "stringData"] {
+        if let Some(at) = child_offset(nodes, value, field) {
+            let mut child = at + 1;
+            if let Some(Value::Object(map)) = value.get_mut(field) {
+                for (_, v) in map.iter_mut() {
+                    let Some(n) = nodes.get(child) else { break };
+                    masks.push((n.start, n.end));
+                    child += n.size as usize;
+                    *v = Value::String(REDACTED.to_string());
+                }
+            }
+        }
+    }
+    let annotation = [
+        PathSeg::Key("metadata".into()),
+        PathSeg::Key("annotations".into()),
+        PathSeg::Key("kubectl.kubernetes.io/last-applied-configuration".into()),
+    ];
+    if let Some(v) =
+        value.pointer_mut("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration")
+    {
+        *v = Value::String(REDACTED.to_string());
+        if let Some((node, 3)) = locate_tree(nodes, value, &annotation) {
+            masks.push((node.start, node.end));
+        }
+    }
+}
+
+/// Masks the given ranges with `*`, keeping line breaks so every position stays valid.
+fn mask(text: &str, ranges: &[(Pos, Pos)]) -> String {
+    if ranges.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let (mut line, mut col) = (1u32, 1u32);
+    for ch in text.chars() {
+        let here = Pos { line, column: col };
+        let inside = ranges.iter().any(|(s, e)| *s <= here && here < *e);
+        if inside && ch != '\n' && ch != '\r' {
+            out.push('*');
+        } else {
+            out.push(ch);
+        }
+        if ch == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_items_keep_their_spans() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: a\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: b\n    namespace: x\n";
+        let (parsed, _) = parse("f.yaml", text);
+        assert_eq!(parsed.resources.len(), 2);
+        let b = &parsed.resources[1];
+        assert_eq!(b.namespace, "x");
+        let path = [
+            PathSeg::Key("metadata".into()),
+            PathSeg::Key("namespace".into()),
+        ];
+        assert_eq!(b.locate(&path).unwrap().0.start.line, 12);
+    }
+
+    #[test]
+    fn secret_values_are_redacted_everywhere() {
+        let text = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  password: aHVudGVyMg==\nstringData:\n  token: hunter2\n";
+        let (parsed, file) = parse("s.yaml", text);
+        let body = parsed.resources[0].body.to_string();
+        assert!(!body.contains("hunter2") && !body.contains("aHVudGVyMg"));
+        assert!(!file.text.contains("hunter2") && !file.text.contains("aHVudGVyMg"));
+        assert_eq!(file.text.lines().count(), text.lines().count());
+    }
+
+    #[test]
+    fn non_kubernetes_documents_are_noted() {
+        let (parsed, _) = parse("values.yaml", "replicas: 3\n");
+        assert!(parsed.resources.is_empty());
+        assert_eq!(parsed.diagnostics[0].code, "not-kubernetes");
+    }
+}

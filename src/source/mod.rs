@@ -1,0 +1,258 @@
+//! Sources: find the input files of a scan and turn them into resources.
+//!
+//! Only this stage reads files. Every problem becomes a [`Diagnostic`] and the other files go on.
+
+pub mod k8s;
+pub mod kustomize;
+pub mod yaml;
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::model::{Diagnostic, Pos, Resource, SourceFile};
+
+/// Files larger than this are reported, not read.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Directories never descended into.
+pub const SKIPPED_DIRS: &[&str] = &[".git", "target", "node_modules", ".terraform"];
+
+/// Everything the sources produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub resources: Vec<Resource>,
+    pub files: Vec<Arc<SourceFile>>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    fn extend(&mut self, other: Loaded) {
+        self.resources.extend(other.resources);
+        self.files.extend(other.files);
+        self.diagnostics.extend(other.diagnostics);
+    }
+}
+
+/// What a discovered input is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Input {
+    Manifest(PathBuf),
+    Kustomization(PathBuf),
+    HelmTemplate(PathBuf),
+}
+
+/// Reads every input under `paths`. Display paths are relative to `base`.
+#[must_use]
+pub fn load(paths: &[PathBuf], base: &Path) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut inputs = Vec::new();
+    let mut seen = HashSet::new();
+    for p in paths {
+        discover(p, base, &mut inputs, &mut seen, &mut diagnostics);
+    }
+    let mut loaded = inputs
+        .par_iter()
+        .map(|input| match input {
+            Input::Manifest(path) => load_manifest(path, base),
+            Input::Kustomization(dir) => kustomize::load(dir, base),
+            Input::HelmTemplate(path) => Loaded {
+                diagnostics: vec![k8s::helm_diagnostic(
+                    &display(path, base),
+                    first_template_line(path),
+                )],
+                ..Loaded::default()
+            },
+        })
+        .reduce(Loaded::default, |mut a, b| {
+            a.extend(b);
+            a
+        });
+    loaded.diagnostics.extend(diagnostics);
+    loaded
+}
+
+/// The path shown to users and written to SARIF: relative to `base`, `/`-separated.
+#[must_use]
+pub fn display(path: &Path, base: &Path) -> String {
+    let rel = path.strip_prefix(base).unwrap_or(path);
+    let s = rel.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map_or(s.clone(), str::to_string)
+}
+
+fn is_manifest(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+fn discover(
+    root: &Path,
+    base: &Path,
+    inputs: &mut Vec<Input>,
+    seen: &mut HashSet<PathBuf>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if root.is_file() {
+        if seen.insert(root.canonicalize().unwrap_or_else(|_| root.to_path_buf())) {
+            inputs.push(Input::Manifest(root.to_path_buf()));
+        }
+        return;
+    }
+    if !root.exists() {
+        diags.push(
+            Diagnostic::error("unreadable", "no such file or directory")
+                .in_file(display(root, base))
+                .help("check the path given to `blogaudit scan`"),
+        );
+        return;
+    }
+    let mut walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter();
+    let mut chart_roots: Vec<PathBuf> = Vec::new();
+    while let Some(entry) = walker.next() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e.path().map(|p| display(p, base)).unwrap_or_default();
+                let d = if e.loop_ancestor().is_some() {
+                    Diagnostic::error(
+                        "symlink-loop",
+                        "symbolic link loops back to its own ancestor; not followed",
+                    )
+                    .help("remove the link or point it outside the scanned tree")
+                } else {
+                    Diagnostic::error("unreadable", format!("cannot read: {e}"))
+                        .help("check the file's permissions")
+                };
+                diags.push(d.in_file(path));
+                continue;
+            }
+        };
+        let path = entry.path();
+        if entry.file_type().is_dir() {
+            let name = entry.file_name().to_string_lossy();
+            if entry.depth() > 0 && SKIPPED_DIRS.contains(&name.as_ref()) {
+                walker.skip_current_dir();
+                continue;
+            }
+            if let Some(k) = kustomize::kustomization_file(path) {
+                if seen.insert(k.canonicalize().unwrap_or(k)) {
+                    inputs.push(Input::Kustomization(path.to_path_buf()));
+                }
+                walker.skip_current_dir();
+                continue;
+            }
+            if path.join("Chart.yaml").is_file() {
+                chart_roots.push(path.to_path_buf());
+            }
+            continue;
+        }
+        if !is_manifest(path) {
+            continue;
+        }
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if !seen.insert(canonical) {
+            continue;
+        }
+        let in_chart = chart_roots
+            .iter()
+            .any(|c| path.starts_with(c.join("templates")));
+        if in_chart {
+            inputs.push(Input::HelmTemplate(path.to_path_buf()));
+        } else if chart_roots
+            .iter()
+            .any(|c| path.parent() == Some(c.as_path()))
+        {
+            // Chart.yaml and values.yaml describe a chart; they are not manifests.
+            continue;
+        } else {
+            inputs.push(Input::Manifest(path.to_path_buf()));
+        }
+    }
+}
+
+fn first_template_line(path: &Path) -> u32 {
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.lines().position(|l| l.contains("{{")))
+        .map_or(1, |i| u32::try_from(i + 1).unwrap_or(u32::MAX))
+}
+
+/// Reads a file's text, or says why it cannot be read as text.
+pub fn read_text(path: &Path, shown: &str) -> Result<String, Diagnostic> {
+    let meta = fs::metadata(path).map_err(|e| {
+        Diagnostic::error("unreadable", format!("cannot read: {e}"))
+            .in_file(shown)
+            .help("check the file's permissions")
+    })?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::error(
+            "too-large",
+            format!(
+                "file is {} MB, over the {} MB limit; not read",
+                meta.len() / (1024 * 1024),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        )
+        .in_file(shown)
+        .help("split the file, or exclude it from the scanned tree"));
+    }
+    let bytes = fs::read(path).map_err(|e| {
+        Diagnostic::error("unreadable", format!("cannot read: {e}"))
+            .in_file(shown)
+            .help("check the file's permissions")
+    })?;
+    if bytes.iter().take(8192).any(|b| *b == 0) {
+        return Err(
+            Diagnostic::error("binary-file", "binary file; not a manifest")
+                .in_file(shown)
+                .help("remove it from the scanned tree or rename it"),
+        );
+    }
+    match String::from_utf8(bytes) {
+        Ok(mut s) => {
+            if s.starts_with('\u{feff}') {
+                s.remove(0);
+            }
+            Ok(s)
+        }
+        Err(e) => {
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let col = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            Err(Diagnostic::error("not-utf8", "file is not valid UTF-8")
+                .in_file(shown)
+                .at(Pos {
+                    line: u32::try_from(line).unwrap_or(u32::MAX),
+                    column: u32::try_from(col).unwrap_or(u32::MAX),
+                })
+                .help("save the file as UTF-8"))
+        }
+    }
+}
+
+fn load_manifest(path: &Path, base: &Path) -> Loaded {
+    let shown = display(path, base);
+    let text = match read_text(path, &shown) {
+        Ok(t) => t,
+        Err(d) => {
+            return Loaded {
+                diagnostics: vec![d],
+                ..Loaded::default()
+            }
+        }
+    };
+    let (parsed, file) = k8s::parse(&shown, &text);
+    Loaded {
+        resources: parsed.resources,
+        files: vec![file],
+        diagnostics: parsed.diagnostics,
+    }
+}

@@ -1,0 +1,97 @@
+//! Helpers shared by the integration tests: `# expect:` markers and scans of fixtures.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use blogaudit::config::Config;
+use blogaudit::rules::RuleSet;
+use blogaudit::{scan_with, ScanOptions, ScanOutcome};
+
+/// The crate root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `(file, line) → rule IDs` of every `# expect: BA101, BA102` marker under `path`.
+pub fn expected_markers(path: &Path) -> BTreeMap<(String, u32), Vec<String>> {
+    let mut out = BTreeMap::new();
+    let files: Vec<PathBuf> = if path.is_file() {
+        vec![path.to_path_buf()]
+    } else {
+        walkdir::WalkDir::new(path)
+            .sort_by_file_name()
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file())
+            .map(|e| e.into_path())
+            .collect()
+    };
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let shown = blogaudit::source::display(&file, &root());
+        for (i, line) in text.lines().enumerate() {
+            if let Some(idx) = line.find("expect:") {
+                let before = &line[..idx];
+                if !(before.trim_end().ends_with('#') || before.trim_end().ends_with("//")) {
+                    continue;
+                }
+                let ids: Vec<String> = line[idx + "expect:".len()..]
+                    .split([',', ' '])
+                    .map(str::trim)
+                    .filter(|s| s.starts_with("BA"))
+                    .map(str::to_string)
+                    .collect();
+                let line_no = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                out.entry((shown.clone(), line_no))
+                    .or_insert_with(Vec::new)
+                    .extend(ids);
+            }
+        }
+    }
+    out
+}
+
+/// `(file, line) → rule IDs` of the active findings of a scan.
+pub fn actual_markers(outcome: &ScanOutcome) -> BTreeMap<(String, u32), Vec<String>> {
+    let mut out: BTreeMap<(String, u32), Vec<String>> = BTreeMap::new();
+    for f in outcome.findings.iter().filter(|f| f.suppression.is_none()) {
+        let file = f.file().unwrap_or("<object>").to_string();
+        let line = f.span().map_or(0, |s| s.start.line);
+        out.entry((file, line)).or_default().push(f.rule_id.clone());
+    }
+    for ids in out.values_mut() {
+        ids.sort();
+    }
+    out
+}
+
+/// Scans `paths` with `rules` and `config`, display paths relative to the crate root.
+pub fn scan_paths(paths: &[PathBuf], rules: RuleSet, config: Config) -> ScanOutcome {
+    let opts = ScanOptions {
+        paths: paths.to_vec(),
+        config: None,
+        rules: None,
+        base: root(),
+        today: blogaudit::suppress::today(),
+    };
+    scan_with(&opts, config, rules, Vec::new())
+}
+
+/// The built-in rules; panics when one does not load.
+pub fn builtin_rules() -> RuleSet {
+    let (rules, diags) = RuleSet::load(None);
+    assert!(
+        diags.is_empty(),
+        "built-in rules must load cleanly:\n{}",
+        diags
+            .iter()
+            .map(|d| d.one_line())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    rules
+}

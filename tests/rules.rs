@@ -1,0 +1,141 @@
+//! Runs every fixture of every rule folder: `pass*` fixtures give no finding of the rule, and
+//! `fail*` fixtures give exactly the findings marked `# expect: ID` on their lines.
+//!
+//! `RULE=BA101 cargo test --test rules` checks one rule.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use blogaudit::config::Config;
+use blogaudit::rules::RuleSet;
+
+fn fixtures(folder: &Path) -> Vec<(PathBuf, bool)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return out;
+    };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let is_fixture = p.is_dir()
+            || matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "json" | "tf")
+            );
+        if !is_fixture {
+            continue;
+        }
+        if name.starts_with("pass") {
+            out.push((p, true));
+        } else if name.starts_with("fail") {
+            out.push((p, false));
+        }
+    }
+    out
+}
+
+fn only(rules: &RuleSet, id: &str) -> RuleSet {
+    let mut set = rules.clone();
+    set.rules.retain(|r| r.meta.id == id);
+    set
+}
+
+#[test]
+fn every_rule_fixture_gives_exactly_its_marked_findings() {
+    let filter = std::env::var("RULE").ok();
+    // With a RULE filter, another rule's load error must not block checking this one.
+    let all = if filter.is_some() {
+        RuleSet::load(None).0
+    } else {
+        common::builtin_rules()
+    };
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for rule in &all.rules {
+        let id = rule.meta.id.clone();
+        if filter.as_ref().is_some_and(|f| !id.eq_ignore_ascii_case(f)) {
+            continue;
+        }
+        let folder = common::root().join(&rule.meta.folder);
+        let config = match folder.join("blogaudit.toml") {
+            p if p.is_file() => Config::load(&p, "blogaudit.toml").expect("fixture config"),
+            _ => Config::default(),
+        };
+        for (fixture, passing) in fixtures(&folder) {
+            checked += 1;
+            let outcome = common::scan_paths(&[fixture.clone()], only(&all, &id), config.clone());
+            let errors: Vec<String> = outcome
+                .diagnostics
+                .iter()
+                .filter(|d| d.level == blogaudit::model::Level::Error)
+                .map(|d| d.one_line())
+                .collect();
+            if !errors.is_empty() {
+                failures.push(format!(
+                    "{}: input errors:\n  {}",
+                    fixture.display(),
+                    errors.join("\n  ")
+                ));
+            }
+            let actual = common::actual_markers(&outcome);
+            let mut expected: BTreeMap<(String, u32), Vec<String>> =
+                common::expected_markers(&fixture);
+            for ids in expected.values_mut() {
+                ids.retain(|x| *x == id);
+                ids.sort();
+            }
+            expected.retain(|_, ids| !ids.is_empty());
+            if passing && !actual.is_empty() {
+                failures.push(format!(
+                    "{}: expected no {id} finding, got:\n  {}",
+                    fixture.display(),
+                    describe(&outcome)
+                ));
+            }
+            if !passing && actual != expected {
+                failures.push(format!(
+                    "{}: findings differ from the `# expect:` markers\n  expected: {expected:?}\n  actual:   {actual:?}\n  {}",
+                    fixture.display(),
+                    describe(&outcome)
+                ));
+            }
+            if !passing && expected.is_empty() {
+                failures.push(format!(
+                    "{}: a fail fixture with no `# expect: {id}` marker",
+                    fixture.display()
+                ));
+            }
+        }
+    }
+    assert!(checked > 0, "no fixtures checked");
+    assert!(
+        failures.is_empty(),
+        "{} fixture problems:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+fn describe(outcome: &blogaudit::ScanOutcome) -> String {
+    outcome
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} [{}]",
+                f.place(),
+                f.rule_id,
+                f.message,
+                blogaudit::model::pointer(&f.path)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n  ")
+}
