@@ -131,8 +131,29 @@ fn data_document(
         .iter()
         .map(|n| regorus::Value::from(n.as_str()))
         .collect();
+    let parents = serde_json::json!(inventory
+        .route_parents
+        .iter()
+        .map(|(ns, names)| {
+            let names: serde_json::Map<String, Value> = names
+                .iter()
+                .map(|(name, routes)| {
+                    let list = routes
+                        .iter()
+                        .map(|(k, n, r)| serde_json::json!({"kind": k, "namespace": n, "name": r}))
+                        .collect();
+                    (name.clone(), Value::Array(list))
+                })
+                .collect();
+            (ns.clone(), Value::Object(names))
+        })
+        .collect::<serde_json::Map<String, Value>>());
     let mut inv = regorus::Value::new_object();
     if let Ok(map) = inv.as_object_mut() {
+        map.insert(
+            regorus::Value::from("route_parents"),
+            regorus::Value::from(parents),
+        );
         map.insert(regorus::Value::from("objects"), objects);
         map.insert(
             regorus::Value::from("namespaces"),

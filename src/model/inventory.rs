@@ -13,6 +13,10 @@ pub struct Inventory {
     pub index: BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>,
     /// Declared `Namespace` objects and every namespace a resource lives in.
     pub namespaces: BTreeSet<String>,
+    /// Gateway API parent index: parent namespace → parent name → the routes (kind, namespace,
+    /// name) whose `spec.parentRefs` name it. Lets a Gateway find its routes without a scan
+    /// over every namespace.
+    pub route_parents: BTreeMap<String, BTreeMap<String, Vec<(String, String, String)>>>,
 }
 
 impl Inventory {
@@ -21,6 +25,8 @@ impl Inventory {
         let mut index: BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>> =
             BTreeMap::new();
         let mut namespaces = BTreeSet::new();
+        let mut route_parents: BTreeMap<String, BTreeMap<String, Vec<(String, String, String)>>> =
+            BTreeMap::new();
         for (i, r) in resources.iter().enumerate() {
             index
                 .entry(r.kind.clone())
@@ -29,6 +35,29 @@ impl Inventory {
                 .or_default()
                 .entry(r.name.clone())
                 .or_insert(i);
+            let parents = r
+                .body
+                .get("spec")
+                .and_then(|s| s.get("parentRefs"))
+                .and_then(serde_json::Value::as_array);
+            for parent in parents.into_iter().flatten() {
+                let Some(name) = parent.get("name").and_then(serde_json::Value::as_str) else {
+                    continue;
+                };
+                let ns = parent
+                    .get("namespace")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or(&r.namespace);
+                let routes = route_parents
+                    .entry(ns.to_string())
+                    .or_default()
+                    .entry(name.to_string())
+                    .or_default();
+                let me = (r.kind.clone(), r.namespace.clone(), r.name.clone());
+                if !routes.contains(&me) {
+                    routes.push(me);
+                }
+            }
             if r.kind == "Namespace" {
                 namespaces.insert(r.name.clone());
             } else if !r.namespace.is_empty() {
@@ -39,6 +68,7 @@ impl Inventory {
             resources,
             index,
             namespaces,
+            route_parents,
         }
     }
 }
