@@ -1,0 +1,78 @@
+# METADATA
+# title: Serving containers have readiness and liveness probes
+# description: |
+#   ## What it checks
+#   Every *serving container* of a long-running workload (Pod, Deployment, StatefulSet,
+#   DaemonSet, ReplicaSet, ReplicationController) must define both a `readinessProbe` and a
+#   `livenessProbe`. A serving container is an entry of `containers` that declares `ports`;
+#   init containers, ephemeral containers and containers without ports are not checked, and
+#   Jobs and CronJobs are out of scope (they run to completion and serve nothing).
+#
+#   Each missing probe is its own finding, at the probe's field (which points at the
+#   container, since the field is absent).
+#
+#   ## Why it matters
+#   Without a readiness probe a pod receives traffic as soon as its process starts, before
+#   it can answer, and keeps receiving it while it is overloaded or has lost a dependency;
+#   rolling updates and autoscaling then drop requests. Without a liveness probe a process
+#   that hangs (deadlock, exhausted pool) is never restarted. The reference design gives
+#   every service `/readyz` and `/healthz` endpoints for exactly these two probes.
+#
+#   ## How to fix
+#   ```yaml
+#   containers:
+#     - name: app
+#       ports:
+#         - containerPort: 8080
+#       readinessProbe:
+#         httpGet:
+#           path: /readyz
+#           port: 8080
+#         periodSeconds: 5
+#       livenessProbe:
+#         httpGet:
+#           path: /healthz
+#           port: 8080
+#         periodSeconds: 10
+#         failureThreshold: 3
+#   ```
+#
+#   Keep the liveness check cheap and independent of downstream services, so that a slow
+#   database does not restart every pod; add a `startupProbe` for slow starts.
+#
+#   ## References
+#   - https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/
+#   - https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#container-probes
+# custom:
+#   id: BA150
+#   name: probes-present
+#   severity: medium
+#   category: availability
+#   sources: [M, L, W]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController]
+#   remediation: Give every container that declares ports a `readinessProbe` (`/readyz`) and a `livenessProbe` (`/healthz`).
+package blogaudit.BA150
+
+import rego.v1
+
+import data.blogaudit.lib.k8s
+
+probes := ["readinessProbe", "livenessProbe"]
+
+serving(c) if {
+	c.type == "containers"
+	ports := object.get(c.container, "ports", [])
+	is_array(ports)
+	count(ports) > 0
+}
+
+violation contains v if {
+	some c in k8s.containers(input)
+	serving(c)
+	some probe in probes
+	object.get(c.container, probe, null) == null
+	v := {
+		"path": array.concat(c.path, [probe]),
+		"message": sprintf("container %q of %s serves ports but has no %s", [c.container.name, k8s.describe(input), probe]),
+	}
+}

@@ -1,0 +1,164 @@
+# METADATA
+# title: Images come from the ECR registry, pinned
+# description: |
+#   ## What it checks
+#   The image of every container, init container and ephemeral container must:
+#   - come from the configured ECR registry host (`registry` in `blogaudit.toml`, for example
+#     `123456789012.dkr.ecr.eu-west-1.amazonaws.com`), or, when no registry is configured,
+#     from a private ECR registry host (`<account>.dkr.ecr.<region>.amazonaws.com`);
+#   - be pinned: by digest (`@sha256:…`), or by a tag other than `latest`. An image with
+#     neither tag nor digest means `latest` and fails too.
+#
+#   The reference is read as the container runtime reads it: an image without a registry
+#   host (`nginx`, `library/nginx:1.27`) comes from Docker Hub. Every problem of one image
+#   is reported in a single finding at its `image` field, whose message names the image.
+#
+#   ## Why it matters
+#   In the reference design, GitHub Actions builds the images and pushes them to ECR, which
+#   scans them on push. An image from anywhere else skipped that build and that scan, and
+#   its content is whatever its publisher (or an attacker who took over the publisher's
+#   account or tag) pushed last. A moving tag such as `latest` means that two pods of the
+#   same Deployment can run different code, that a rollback does not restore the old code,
+#   and that the image that runs is not necessarily the one that was scanned. A digest, or a
+#   version tag in a repository with immutable tags (BA211), names exactly one image.
+#
+#   ## How to fix
+#   Push the image through the CI pipeline to the ECR registry and reference it by version
+#   tag or digest:
+#
+#   ```yaml
+#   image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/user:1.4.2
+#   # or
+#   image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/user@sha256:<64 hex digits>
+#   ```
+#
+#   Third-party images (Traefik, cert-manager, …) can be mirrored into ECR with a pull
+#   through cache rule.
+#
+#   ## References
+#   - https://kubernetes.io/docs/concepts/containers/images/
+#   - https://docs.aws.amazon.com/AmazonECR/latest/userguide/Registries.html
+#   - https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html
+#   - https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html
+#   - https://aws.github.io/aws-eks-best-practices/security/docs/image/
+#   - https://media.defense.gov/2022/Aug/29/2003066362/-1/-1/0/CTR_KUBERNETES_HARDENING_GUIDANCE_1.2_20220829.PDF
+# custom:
+#   id: BA160
+#   name: image-provenance
+#   severity: medium
+#   category: security
+#   sources: [M, L, W]
+#   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
+#   remediation: Use images from the ECR registry, referenced by digest or by a version tag (never `latest` or no tag).
+#   cwe: CWE-494
+package blogaudit.BA160
+
+import rego.v1
+
+import data.blogaudit.lib.k8s
+
+ecr_host_pattern := `^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`
+
+label(c) := "init container" if c.type == "initContainers"
+
+label(c) := "ephemeral container" if c.type == "ephemeralContainers"
+
+label(c) := "container" if c.type == "containers"
+
+# The configured registry host, without scheme or trailing slash ("" when unset).
+configured_registry := trim_suffix(trim_prefix(lower(object.get(data, ["config", "registry"], "")), "https://"), "/")
+
+# `name[:tag]` part of the reference, before any `@digest`.
+name_part(image) := split(image, "@")[0]
+
+digest(image) := split(image, "@")[1]
+
+segments(image) := split(name_part(image), "/")
+
+# The registry host: the first segment when it looks like a host, otherwise Docker Hub.
+host(image) := lower(segments(image)[0]) if {
+	count(segments(image)) > 1
+	looks_like_host(segments(image)[0])
+}
+
+host(image) := "docker.io" if {
+	not count(segments(image)) > 1
+}
+
+host(image) := "docker.io" if {
+	count(segments(image)) > 1
+	not looks_like_host(segments(image)[0])
+}
+
+looks_like_host(segment) if contains(segment, ".")
+
+looks_like_host(segment) if contains(segment, ":")
+
+looks_like_host(segment) if segment == "localhost"
+
+# The tag is after the last `:` of the last path segment (a `:` earlier is a registry port).
+tag(image) := parts[count(parts) - 1] if {
+	last := segments(image)[count(segments(image)) - 1]
+	parts := split(last, ":")
+	count(parts) > 1
+}
+
+pinned(image) if startswith(digest(image), "sha256:")
+
+pinned(image) if {
+	not digest(image)
+	tag(image) != "latest"
+}
+
+trusted_registry(image) if {
+	configured_registry != ""
+	host(image) == configured_registry
+}
+
+trusted_registry(image) if {
+	configured_registry == ""
+	regex.match(ecr_host_pattern, host(image))
+}
+
+registry_problems(image) := [] if trusted_registry(image)
+
+registry_problems(image) := [sprintf("it comes from %s, not the configured registry %s", [host(image), configured_registry])] if {
+	not trusted_registry(image)
+	configured_registry != ""
+}
+
+registry_problems(image) := [sprintf("it comes from %s, not a private ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)", [host(image)])] if {
+	not trusted_registry(image)
+	configured_registry == ""
+}
+
+pin_problems(image) := [] if pinned(image)
+
+pin_problems(image) := ["it is not pinned (no tag or digest means latest)"] if {
+	not pinned(image)
+	not digest(image)
+	not tag(image)
+}
+
+pin_problems(image) := ["it uses the mutable tag latest"] if {
+	not pinned(image)
+	not digest(image)
+	tag(image) == "latest"
+}
+
+pin_problems(image) := [sprintf("its digest %s is not a sha256 digest", [digest(image)])] if {
+	not pinned(image)
+	digest(image)
+}
+
+violation contains v if {
+	some c in k8s.containers(input)
+	image := c.container.image
+	is_string(image)
+	problems := array.concat(registry_problems(image), pin_problems(image))
+	count(problems) > 0
+	v := {
+		"path": array.concat(c.path, ["image"]),
+		"message": sprintf("image %q of %s %q in %s: %s", [image, label(c), c.container.name, k8s.describe(input), concat("; ", problems)]),
+	}
+}
