@@ -106,6 +106,9 @@ pub struct ScanArgs {
     /// Colour in human output.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: Color,
+    /// Print the time each stage took to standard error.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -146,7 +149,19 @@ fn run_scan(args: &ScanArgs) -> i32 {
         verbose: args.verbose,
         color,
     };
+    let started = std::time::Instant::now();
     let text = report.render(args.format);
+    if args.timings {
+        for (stage, d) in &outcome.timings {
+            eprintln!("{stage:>10}: {:>8.1} ms", d.as_secs_f64() * 1000.0);
+        }
+        eprintln!(
+            "{:>10}: {:>8.1} ms",
+            "report",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        eprintln!("{:>10}: {}", "resources", outcome.resources);
+    }
     let code = exit_code(&outcome, args.fail_on.severity());
     if let Err(e) = emit(args.output.as_ref(), &text) {
         eprintln!("error: cannot write the report: {e}");

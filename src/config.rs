@@ -27,6 +27,9 @@ pub struct Config {
     /// Namespaces exempt from the application rules (network policy, HPA, spread).
     #[serde(default)]
     pub system_namespaces: Option<Vec<String>>,
+    /// Fewest distinct AZs an EKS node group must span (BA201). Default 3.
+    #[serde(default)]
+    pub min_node_group_azs: Option<u32>,
     #[serde(default)]
     pub rules: RulesConfig,
     #[serde(default)]
@@ -183,6 +186,7 @@ impl Config {
             "registry": self.registry.clone().unwrap_or_default(),
             "allowed_services": self.allow.services,
             "system_namespaces": self.system_namespaces(),
+            "min_node_group_azs": self.min_node_group_azs.unwrap_or(3),
         })
     }
 }
@@ -203,6 +207,9 @@ pub const STARTER: &str = r#"# blogaudit configuration. Every setting is shown w
 
 # The ECR registry host that images must come from (BA160). Empty: any ECR registry.
 # registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+
+# Fewest distinct Availability Zones an EKS managed node group must span (BA201).
+# min_node_group_azs = 3
 
 # Namespaces that hold the platform, exempt from application rules (BA120, BA121, BA152, BA153).
 # system_namespaces = ["kube-system", "kube-public", "kube-node-lease"]

@@ -31,7 +31,13 @@ pub fn evaluate(
     let mut diagnostics = Vec::new();
     for rule in &rules.rules {
         let mut rule = rule.clone();
-        match rule.engine.add_data(data.clone()) {
+        // Prepare once here (analysis, scheduling, hoisting) so the per-chunk clones start
+        // ready instead of each preparing again.
+        let ready = rule.engine.add_data(data.clone()).and_then(|()| {
+            rule.engine.set_input(regorus::Value::new_object());
+            rule.engine.eval_rule(rule.query.clone()).map(|_| ())
+        });
+        match ready {
             Ok(()) => prepared.push(rule),
             Err(e) => diagnostics.push(
                 Diagnostic::error(
@@ -64,7 +70,11 @@ pub fn evaluate(
                 for &r in applicable {
                     let rule = &mut engines[r];
                     rule.engine.set_input(inputs[i].clone());
-                    match rule.engine.eval_rule(rule.query.clone()) {
+                    let result = rule
+                        .engine
+                        .eval_rule(rule.query.clone())
+                        .map_err(|e| e.to_string());
+                    match result {
                         Ok(v) => collect(&rule.meta, resource, &v, &mut findings),
                         Err(e) => errors.push(
                             Diagnostic::error(
@@ -73,7 +83,7 @@ pub fn evaluate(
                                     "{} failed on {}: {}",
                                     rule.meta.id,
                                     resource.display_name(),
-                                    e.to_string().trim()
+                                    e.trim()
                                 ),
                             )
                             .in_file(&rule.meta.folder),

@@ -46,6 +46,8 @@ pub struct ScanOutcome {
     pub config: Config,
     /// How many resources were checked.
     pub resources: usize,
+    /// Wall time of each stage, for `--timings`.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl ScanOutcome {
@@ -135,7 +137,14 @@ pub fn scan_with(
     rules: RuleSet,
     mut diagnostics: Vec<Diagnostic>,
 ) -> ScanOutcome {
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |name: &'static str| {
+        timings.push((name, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
     let loaded = source::load(&opts.paths, &opts.base);
+    lap("load");
     diagnostics.extend(loaded.diagnostics);
     let files: HashMap<String, Arc<SourceFile>> = loaded
         .files
@@ -143,7 +152,9 @@ pub fn scan_with(
         .map(|f| (f.path.clone(), f))
         .collect();
     let inventory = Inventory::new(loaded.resources);
+    lap("inventory");
     let (mut findings, engine_diags) = engine::evaluate(&rules, &inventory, &config.rego_data());
+    lap("evaluate");
     diagnostics.extend(dedupe_rule_errors(engine_diags));
     diagnostics.extend(suppress::apply(
         &mut findings,
@@ -152,7 +163,9 @@ pub fn scan_with(
         opts.today,
     ));
     diagnostics.sort_by(|a, b| (&a.file, a.pos, a.code).cmp(&(&b.file, b.pos, b.code)));
+    lap("suppress");
     ScanOutcome {
+        timings,
         findings,
         diagnostics,
         rules,

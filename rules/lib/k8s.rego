@@ -103,3 +103,7 @@ map_selects(selector, labels) if {
 		labels[k] == v
 	}
 }
+
+# The containers of `input`, computed once per evaluation (a rule's value is cached, a
+# function's is not): rules should iterate this rather than call containers(input).
+input_containers := containers(input)

@@ -4,6 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Resource;
 
+/// A resource's identity: kind, namespace, name.
+pub type ObjectRef = (String, String, String);
+
 /// The resources of one run and their index. Rules see the index as `data.inventory`.
 #[derive(Debug, Default)]
 pub struct Inventory {
@@ -16,7 +19,7 @@ pub struct Inventory {
     /// Gateway API parent index: parent namespace → parent name → the routes (kind, namespace,
     /// name) whose `spec.parentRefs` name it. Lets a Gateway find its routes without a scan
     /// over every namespace.
-    pub route_parents: BTreeMap<String, BTreeMap<String, Vec<(String, String, String)>>>,
+    pub route_parents: BTreeMap<String, BTreeMap<String, Vec<ObjectRef>>>,
 }
 
 impl Inventory {
@@ -25,8 +28,7 @@ impl Inventory {
         let mut index: BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>> =
             BTreeMap::new();
         let mut namespaces = BTreeSet::new();
-        let mut route_parents: BTreeMap<String, BTreeMap<String, Vec<(String, String, String)>>> =
-            BTreeMap::new();
+        let mut route_parents: BTreeMap<String, BTreeMap<String, Vec<ObjectRef>>> = BTreeMap::new();
         for (i, r) in resources.iter().enumerate() {
             index
                 .entry(r.kind.clone())

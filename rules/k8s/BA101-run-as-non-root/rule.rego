@@ -103,13 +103,13 @@ label(c) := "ephemeral container" if c.type == "ephemeralContainers"
 label(c) := "container" if c.type == "containers"
 
 inheriting_names(field) := concat(", ", sort([sprintf("%q", [c.container.name]) |
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	inherits(c, field)
 ]))
 
 # Container-level runAsUser: 0.
 violation contains v if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	own(c, "runAsUser") == 0
 	v := {
 		"path": array.concat(c.path, ["securityContext", "runAsUser"]),
@@ -119,7 +119,7 @@ violation contains v if {
 
 # Container-level runAsNonRoot: false.
 violation contains v if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	own(c, "runAsNonRoot") == false
 	v := {
 		"path": array.concat(c.path, ["securityContext", "runAsNonRoot"]),
@@ -131,7 +131,7 @@ violation contains v if {
 # Pod-level runAsUser: 0 that a container inherits.
 violation contains v if {
 	pod_value("runAsUser") == 0
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	inherits(c, "runAsUser")
 	v := {
 		"path": array.concat(pod_sc_path, ["runAsUser"]),
@@ -142,7 +142,7 @@ violation contains v if {
 # Pod-level runAsNonRoot: false that a container inherits.
 violation contains v if {
 	pod_value("runAsNonRoot") == false
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	inherits(c, "runAsNonRoot")
 	v := {
 		"path": array.concat(pod_sc_path, ["runAsNonRoot"]),
@@ -153,7 +153,7 @@ violation contains v if {
 
 # Nothing makes the container non-root.
 violation contains v if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	not explicit_root(c)
 	not non_root(c)
 	v := {

@@ -54,7 +54,7 @@ label(c) := "ephemeral container" if c.type == "ephemeralContainers"
 label(c) := "container" if c.type == "containers"
 
 violation contains v if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	value := object.get(c.container, ["securityContext", "allowPrivilegeEscalation"], null)
 	value != false
 	v := {

@@ -58,7 +58,7 @@ label(c) := "container" if c.type == "containers"
 
 # Privileged containers.
 violation contains v if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	object.get(c.container, ["securityContext", "privileged"], false) == true
 	v := {
 		"path": array.concat(c.path, ["securityContext", "privileged"]),

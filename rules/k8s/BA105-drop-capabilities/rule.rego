@@ -73,7 +73,7 @@ as_array(x) := [] if not is_array(x)
 
 # `drop` does not list ALL.
 violation contains v if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	not drops_all(c)
 	v := {
 		"path": array.concat(c.path, ["securityContext", "capabilities", "drop"]),
@@ -84,7 +84,7 @@ violation contains v if {
 
 # Each added capability other than NET_BIND_SERVICE.
 violation contains v if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	some j, capability in as_array(object.get(c.container, ["securityContext", "capabilities", "add"], []))
 	not normalize(capability) in allowed_additions
 	v := {

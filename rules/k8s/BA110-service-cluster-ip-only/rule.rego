@@ -58,7 +58,7 @@ import data.blogaudit.lib.k8s
 exposed_types := {"LoadBalancer", "NodePort"}
 
 allowed(kind) if {
-	some entry in object.get(data, ["config", "allowed_services"], [])
+	some entry in object.get(data.config, "allowed_services", [])
 	object.get(entry, "namespace", "") == k8s.namespace(input)
 	object.get(entry, "name", "") == k8s.name(input)
 	kind in object.get(entry, "types", [])

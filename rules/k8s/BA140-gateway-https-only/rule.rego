@@ -4,12 +4,12 @@
 #   ## What it checks
 #   Every listener of a Gateway API `Gateway`:
 #
-#   - uses protocol `HTTPS` or `TLS`. A listener with any other protocol is reported at its
-#     `protocol`, with one exception: an `HTTP` listener passes when at least one HTTPRoute is
-#     attached to it and **every** attached HTTPRoute only redirects to HTTPS (each of its
-#     rules has no `backendRefs` and only `RequestRedirect` filters with `scheme: https`).
-#     An HTTP listener with no attached route is reported: it answers in plain text, and any
-#     route attached to it later serves plain text;
+#   - uses protocol `HTTPS` or `TLS` when it serves traffic. A listener with any other
+#     protocol is reported at its `protocol`, with one exception: an `HTTP` listener passes
+#     when **every** HTTPRoute attached to it only redirects to HTTPS (each of its rules has
+#     no `backendRefs` and only `RequestRedirect` filters with `scheme: https`). An HTTP
+#     listener with no attached route serves no traffic (the Gateway answers 404), so it
+#     passes; the first serving route attached to it makes it fail;
 #   - when it is `HTTPS` or `TLS` and does not use `tls.mode: Passthrough`, has at least one
 #     `tls.certificateRefs` entry. Reported at `tls.certificateRefs` (the finding points at
 #     `tls`, or at the listener, when those are missing).
@@ -113,9 +113,18 @@ admits_from("Selector", listener, route_ns) if {
 	k8s.selects(selector, namespace_labels(route_ns))
 }
 
+# Routes that name this Gateway as a parent, from the inventory's parent index (any
+# namespace: a route may attach across namespaces when the listener admits it).
+candidate_routes := [[ref.namespace, route] |
+	some ref in object.get(data.inventory.route_parents, [gw_ns, gw_name], [])
+	ref.kind == "HTTPRoute"
+	route := k8s.objects("HTTPRoute", ref.namespace)[ref.name]
+]
+
 attached_routes(listener) := [route |
-	some route_ns, routes in object.get(data.inventory.objects, "HTTPRoute", {})
-	some route in routes
+	some candidate in candidate_routes
+	route_ns := candidate[0]
+	route := candidate[1]
 	some ref in object.get(route, ["spec", "parentRefs"], [])
 	refers_to(ref, route_ns, listener)
 	admits(listener, route_ns)
@@ -157,16 +166,6 @@ serving_routes(listener) := sort({route_label(route) |
 listener_label(listener) := sprintf("listener %q of %s", [object.get(listener, "name", "<unnamed>"), k8s.describe(input)])
 
 protocol(listener) := object.get(listener, "protocol", "")
-
-violation contains v if {
-	some i, listener in object.get(input, ["spec", "listeners"], [])
-	protocol(listener) == "HTTP"
-	count(attached_routes(listener)) == 0
-	v := {
-		"path": ["spec", "listeners", i, "protocol"],
-		"message": sprintf("%s serves plain HTTP and no HTTPRoute attached to it redirects to HTTPS", [listener_label(listener)]),
-	}
-}
 
 violation contains v if {
 	some i, listener in object.get(input, ["spec", "listeners"], [])

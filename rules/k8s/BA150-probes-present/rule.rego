@@ -67,7 +67,7 @@ serving(c) if {
 }
 
 violation contains v if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	serving(c)
 	some probe in probes
 	object.get(c.container, probe, null) == null

@@ -67,7 +67,7 @@ set(c, section, resource) if value(c, section, resource) != null
 set(c, "requests", resource) if value(c, "limits", resource) != null
 
 violation contains v if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	c.type in {"containers", "initContainers"}
 	some [section, resource] in required
 	not set(c, section, resource)

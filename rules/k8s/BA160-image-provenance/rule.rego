@@ -66,7 +66,7 @@ label(c) := "ephemeral container" if c.type == "ephemeralContainers"
 label(c) := "container" if c.type == "containers"
 
 # The configured registry host, without scheme or trailing slash ("" when unset).
-configured_registry := trim_suffix(trim_prefix(lower(object.get(data, ["config", "registry"], "")), "https://"), "/")
+configured_registry := trim_suffix(trim_prefix(lower(object.get(data.config, "registry", "")), "https://"), "/")
 
 # `name[:tag]` part of the reference, before any `@digest`.
 name_part(image) := split(image, "@")[0]
@@ -152,7 +152,7 @@ pin_problems(image) := [sprintf("its digest %s is not a sha256 digest", [digest(
 }
 
 violation contains v if {
-	some c in k8s.containers(input)
+	some c in k8s.input_containers
 	image := c.container.image
 	is_string(image)
 	problems := array.concat(registry_problems(image), pin_problems(image))
