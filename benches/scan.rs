@@ -1,0 +1,156 @@
+//! Scan benchmark: generates gen_corpus trees, then times `blogaudit scan` (the release
+//! binary, as users run it) against a bare parallel YAML parse of the same files, the floor
+//! any scanner pays. Prints a table of wall time and peak RSS.
+//!
+//! `cargo bench --bench scan` — env: `BENCH_SIZES` (default `1000,10000`), `BENCH_RUNS`
+//! (default 3), `BENCH_PEERS=1` to run `../shared/tools/bench_trivy.py` and
+//! `bench_checkov.py` on the same trees in the same run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn generate(out: &Path, k8s: u32) {
+    let status = Command::new("python3")
+        .arg(root().join("../shared/tools/gen_corpus.py"))
+        .args([
+            "--out",
+            &out.display().to_string(),
+            "--k8s-resources",
+            &k8s.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .expect("python3 runs gen_corpus.py");
+    assert!(status.success());
+}
+
+/// Runs a command, returning (wall seconds, peak RSS in MB of the child).
+fn measure(cmd: &mut Command) -> (f64, f64, i32) {
+    let start = Instant::now();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let pid = i32::try_from(child.id()).expect("pid");
+    let mut status = 0;
+    // SAFETY: rusage is plain old data, and wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed().as_secs_f64();
+    #[allow(clippy::cast_precision_loss)]
+    let rss = usage.ru_maxrss as f64 / 1024.0;
+    (wall, rss, libc::WEXITSTATUS(status))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Reads and parses every manifest with spans, in parallel: the floor.
+fn bare_parse(dir: &Path) -> usize {
+    let files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            matches!(
+                e.path().extension().and_then(|x| x.to_str()),
+                Some("yaml" | "yml")
+            )
+        })
+        .map(walkdir::DirEntry::into_path)
+        .collect();
+    files
+        .par_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).unwrap_or_default();
+            blogaudit::source::yaml::parse_stream(&text).0.len()
+        })
+        .sum()
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_blogaudit");
+    let sizes: Vec<u32> = std::env::var("BENCH_SIZES")
+        .unwrap_or_else(|_| "1000,10000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let tmp = tempfile::tempdir().expect("temp dir");
+    println!("| tree | what | median wall (s) | peak RSS (MB) | exit |");
+    println!("|---|---|---|---|---|");
+    let mut times = Vec::new();
+    for &k in &sizes {
+        let dir = tmp.path().join(format!("corpus-{k}"));
+        generate(&dir, k);
+        let k8s = dir.join("k8s");
+        let parse: Vec<f64> = (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(bare_parse(&k8s));
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        println!(
+            "| {k} k8s | bare YAML parse with spans (in-process) | {:.3} | - | - |",
+            median(parse)
+        );
+        for (label, target) in [
+            ("scan k8s", k8s.clone()),
+            ("scan k8s + terraform", dir.clone()),
+        ] {
+            let mut walls = Vec::new();
+            let mut rss = 0f64;
+            let mut code = 0;
+            for _ in 0..runs {
+                let (w, r, c) = measure(
+                    Command::new(bin)
+                        .arg("scan")
+                        .arg(&target)
+                        .args(["--format", "sarif", "--output"])
+                        .arg(tmp.path().join("out.sarif")),
+                );
+                walls.push(w);
+                rss = rss.max(r);
+                code = c;
+            }
+            let m = median(walls);
+            if label == "scan k8s" {
+                times.push((k, m));
+            }
+            println!("| {k} k8s | blogaudit {label} (SARIF) | {m:.3} | {rss:.0} | {code} |");
+        }
+        if std::env::var("BENCH_PEERS").is_ok_and(|v| v == "1") {
+            for script in ["bench_trivy.py", "bench_checkov.py"] {
+                println!("\n{script} on the {k} tree:\n");
+                let out = Command::new("python3")
+                    .arg(root().join("../shared/tools").join(script))
+                    .arg(&dir)
+                    .arg(format!("{k}"))
+                    .env("RUNS", runs.to_string())
+                    .output();
+                if let Ok(o) = out {
+                    println!("{}", String::from_utf8_lossy(&o.stdout));
+                }
+            }
+        }
+    }
+    if let [(a, ta), .., (b, tb)] = times.as_slice() {
+        println!("\nscaling: time({b})/time({a}) = {:.2}", tb / ta);
+    }
+}
