@@ -1,0 +1,130 @@
+//! The bundled samples: the reference design scans clean, its broken copy gives exactly the
+//! findings marked `# expect:` in its files, and a plan JSON gives the same AWS findings as
+//! the Terraform source it was planned from.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use blogaudit::model::Level;
+use blogaudit::{scan, ScanOptions, ScanOutcome};
+
+fn scan_sample(rel: &str) -> ScanOutcome {
+    scan(&ScanOptions {
+        paths: vec![common::root().join(rel)],
+        base: common::root(),
+        today: blogaudit::suppress::today(),
+        ..ScanOptions::default()
+    })
+}
+
+fn errors(outcome: &ScanOutcome) -> Vec<String> {
+    outcome
+        .diagnostics
+        .iter()
+        .filter(|d| d.level != Level::Note)
+        .map(|d| d.one_line())
+        .collect()
+}
+
+#[test]
+fn the_reference_design_scans_clean() {
+    let outcome = scan_sample("samples/blog");
+    assert!(errors(&outcome).is_empty(), "{:#?}", errors(&outcome));
+    let found: Vec<String> = outcome
+        .findings
+        .iter()
+        .map(|f| format!("{} {} {}", f.place(), f.rule_id, f.message))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "samples/blog must scan clean:\n{}",
+        found.join("\n")
+    );
+    assert!(
+        outcome.resources > 100,
+        "only {} resources",
+        outcome.resources
+    );
+}
+
+#[test]
+fn the_broken_design_gives_exactly_the_marked_findings() {
+    let outcome = scan_sample("samples/blog-broken");
+    assert!(errors(&outcome).is_empty(), "{:#?}", errors(&outcome));
+    let mut expected = common::expected_markers(&common::root().join("samples/blog-broken"));
+    for ids in expected.values_mut() {
+        ids.sort();
+    }
+    let actual = common::actual_markers(&outcome);
+    let missing: BTreeMap<_, _> = expected
+        .iter()
+        .filter(|(k, v)| actual.get(*k) != Some(v))
+        .collect();
+    let extra: BTreeMap<_, _> = actual
+        .iter()
+        .filter(|(k, v)| expected.get(*k) != Some(v))
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "marked but not found (or different): {missing:#?}\nfound but not marked: {extra:#?}"
+    );
+    // Both halves of the design are covered.
+    let rules: std::collections::BTreeSet<&str> = outcome
+        .findings
+        .iter()
+        .map(|f| f.rule_id.as_str())
+        .collect();
+    for id in [
+        "BA101", "BA110", "BA120", "BA140", "BA201", "BA210", "BA230", "BA231",
+    ] {
+        assert!(rules.contains(id), "samples/blog-broken seeds no {id}");
+    }
+}
+
+/// `samples/plan/*.plan.json` lists its findings in a sibling `.expect` file (`BA201 <line>`).
+#[test]
+fn plan_json_gives_the_same_aws_findings_as_its_source() {
+    let plan = PathBuf::from("samples/plan/blog-broken.plan.json");
+    let outcome = scan_sample(plan.to_str().unwrap_or_default());
+    assert!(errors(&outcome).is_empty(), "{:#?}", errors(&outcome));
+    let expect_text =
+        std::fs::read_to_string(common::root().join("samples/plan/blog-broken.plan.expect"))
+            .expect(".expect file");
+    let mut expected: Vec<(String, u32)> = expect_text
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            Some((parts.next()?.to_string(), parts.next()?.parse().ok()?))
+        })
+        .collect();
+    expected.sort();
+    let mut actual: Vec<(String, u32)> = outcome
+        .findings
+        .iter()
+        .map(|f| (f.rule_id.clone(), f.span().map_or(0, |s| s.start.line)))
+        .collect();
+    actual.sort();
+    assert_eq!(actual, expected);
+
+    // The same rule, resource and field as a scan of the Terraform source.
+    let source = scan_sample("samples/blog-broken/terraform");
+    let key = |o: &ScanOutcome| {
+        let mut v: Vec<(String, String, String)> = o
+            .findings
+            .iter()
+            .filter(|f| f.resource.kind.starts_with("aws:"))
+            .map(|f| {
+                (
+                    f.rule_id.clone(),
+                    f.resource.name.clone(),
+                    blogaudit::model::pointer(&f.path),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(key(&outcome), key(&source));
+}

@@ -1,0 +1,112 @@
+//! SARIF that GitHub code scanning accepts: every SARIF the tests produce passes the SARIF
+//! Multitool with the GitHub ingestion rules (`../shared/tools/validate_sarif.sh`), and its
+//! regions and fingerprints are what the findings say.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn sarif_of(paths: &[&str], out: &Path) -> serde_json::Value {
+    let status = Command::new(env!("CARGO_BIN_EXE_blogaudit"))
+        .arg("scan")
+        .args(paths)
+        .args(["--format", "sarif", "--output"])
+        .arg(out)
+        .current_dir(common::root())
+        .status()
+        .expect("blogaudit runs");
+    assert!(
+        matches!(status.code(), Some(0 | 1)),
+        "scan failed: {status}"
+    );
+    serde_json::from_str(&std::fs::read_to_string(out).expect("sarif written"))
+        .expect("SARIF is JSON")
+}
+
+fn validate(files: &[&Path]) {
+    let script = common::root().join("../shared/tools/validate_sarif.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .args(files)
+        .output()
+        .expect("validate_sarif.sh runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "SARIF Multitool reported problems:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in files {
+        assert!(
+            text.contains(&format!("{}: 0 errors", f.display())),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn sarif_of_samples_and_fixtures_passes_the_multitool() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = dir.path().join("broken.sarif");
+    let fixtures = dir.path().join("fixtures.sarif");
+    let clean = dir.path().join("clean.sarif");
+    let log = sarif_of(&["samples/blog-broken"], &broken);
+    sarif_of(&["rules/k8s"], &fixtures);
+    sarif_of(&["samples/blog"], &clean);
+    validate(&[&broken, &fixtures, &clean]);
+
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert!(rules.len() >= 30);
+    for r in rules {
+        for key in ["shortDescription", "fullDescription", "help", "helpUri"] {
+            assert!(!r[key].is_null(), "rule {} lacks {key}", r["id"]);
+        }
+        assert!(r["properties"]["security-severity"].is_string());
+        assert!(r["help"]["markdown"]
+            .as_str()
+            .is_some_and(|m| m.contains("## How to fix")));
+    }
+    assert!(run["originalUriBaseIds"]["SRCROOT"]["uri"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("file://") && u.ends_with('/')));
+    assert_eq!(run["automationDetails"]["id"], "blogaudit/scan/");
+    let results = run["results"].as_array().expect("results");
+    let mut fingerprints = std::collections::BTreeSet::new();
+    for r in results {
+        let loc = &r["locations"][0]["physicalLocation"];
+        let uri = loc["artifactLocation"]["uri"].as_str().expect("uri");
+        assert!(
+            uri.starts_with("samples/blog-broken/"),
+            "relative URI: {uri}"
+        );
+        assert_eq!(loc["artifactLocation"]["uriBaseId"], "SRCROOT");
+        assert!(loc["region"]["startLine"].as_u64().is_some_and(|l| l > 0));
+        assert!(loc["region"]["startColumn"].as_u64().is_some_and(|c| c > 0));
+        let fp = r["partialFingerprints"]["blogauditFingerprint/v1"]
+            .as_str()
+            .expect("fingerprint");
+        assert!(
+            fingerprints.insert(fp.to_string()),
+            "duplicate fingerprint {fp}"
+        );
+    }
+    // Every marked line of the broken sample is a result's startLine.
+    let marked = common::expected_markers(&common::root().join("samples/blog-broken"));
+    for ((file, line), ids) in marked {
+        for id in ids {
+            assert!(
+                results.iter().any(|r| r["ruleId"] == id.as_str()
+                    && r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                        == file.as_str()
+                    && r["locations"][0]["physicalLocation"]["region"]["startLine"] == line),
+                "no SARIF result {id} at {file}:{line}"
+            );
+        }
+    }
+    // Mechanical fixes are offered, e.g. `type: ClusterIP` for BA110.
+    assert!(results.iter().any(|r| r["ruleId"] == "BA110"
+        && r["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"]
+            == "ClusterIP"));
+}
