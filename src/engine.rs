@@ -158,8 +158,30 @@ fn data_document(
             (ns.clone(), Value::Object(names))
         })
         .collect::<serde_json::Map<String, Value>>());
+    let mut names: serde_json::Map<String, Value> = serde_json::Map::new();
+    for (kind, namespaces) in &inventory.index {
+        let set: serde_json::Map<String, Value> = namespaces
+            .values()
+            .flat_map(|n| n.keys())
+            .map(|n| (n.clone(), Value::Bool(true)))
+            .collect();
+        names.insert(kind.clone(), Value::Object(set));
+    }
+    let images: serde_json::Map<String, Value> = inventory
+        .image_suffixes()
+        .into_iter()
+        .map(|s| (s, Value::Bool(true)))
+        .collect();
     let mut inv = regorus::Value::new_object();
     if let Ok(map) = inv.as_object_mut() {
+        map.insert(
+            regorus::Value::from("names"),
+            regorus::Value::from(Value::Object(names)),
+        );
+        map.insert(
+            regorus::Value::from("image_suffixes"),
+            regorus::Value::from(Value::Object(images)),
+        );
         map.insert(
             regorus::Value::from("route_parents"),
             regorus::Value::from(parents),

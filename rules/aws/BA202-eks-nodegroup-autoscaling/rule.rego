@@ -108,19 +108,16 @@ violation contains v if {
 
 autoscaler_names := {"cluster-autoscaler", "aws-cluster-autoscaler", "karpenter"}
 
-# A Cluster Autoscaler or Karpenter Deployment that the run sees (manifests or live cluster).
+# A Cluster Autoscaler or Karpenter Deployment that the run sees (manifests or live cluster),
+# by name or by image, through the inventory's indexes (one lookup, not a scan).
 autoscaler_deployed if {
-	some deployments in object.get(data.inventory.objects, "Deployment", {})
-	some deployment in deployments
-	deploys_autoscaler(deployment)
+	some name in autoscaler_names
+	data.inventory.names.Deployment[name]
 }
 
-deploys_autoscaler(deployment) if get(deployment, ["metadata", "name"], "") in autoscaler_names
-
-deploys_autoscaler(deployment) if {
-	some c in get(deployment, ["spec", "template", "spec", "containers"], [])
-	image := get(c, "image", "")
-	regex.match(`(^|/)(cluster-autoscaler|karpenter/controller|karpenter)(:|@|$)`, image)
+autoscaler_deployed if {
+	some image in {"cluster-autoscaler", "karpenter", "karpenter/controller"}
+	data.inventory.image_suffixes[image]
 }
 
 violation contains v if {
