@@ -81,7 +81,7 @@ pub struct Ignore {
     pub namespace: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
-    /// A file path prefix (relative, `/`-separated).
+    /// A file path prefix, relative to the directory of the config file.
     #[serde(default)]
     pub path: Option<String>,
     pub reason: String,

@@ -69,7 +69,16 @@ fn load_config(opts: &ScanOptions, diags: &mut Vec<Diagnostic>) -> Config {
     };
     let shown = source::display(&path, &opts.base);
     match Config::load(&path, &shown) {
-        Ok(c) => c,
+        Ok(mut c) => {
+            // `[[ignore]] path` is relative to the config file; findings are relative to base.
+            let dir = path.parent().unwrap_or(Path::new("."));
+            for ig in &mut c.ignore {
+                if let Some(p) = &ig.path {
+                    ig.path = Some(source::display(&dir.join(p), &opts.base));
+                }
+            }
+            c
+        }
         Err(d) => {
             diags.extend(d);
             Config::default()

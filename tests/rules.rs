@@ -70,7 +70,11 @@ fn every_rule_fixture_gives_exactly_its_marked_findings() {
         };
         for (fixture, passing) in fixtures(&folder) {
             checked += 1;
-            let outcome = common::scan_paths(&[fixture.clone()], only(&all, &id), config.clone());
+            let outcome = common::scan_paths(
+                std::slice::from_ref(&fixture),
+                only(&all, &id),
+                config.clone(),
+            );
             let errors: Vec<String> = outcome
                 .diagnostics
                 .iter()

@@ -33,9 +33,15 @@ pub fn parse(path: &str, text: &str) -> (Parsed, Arc<SourceFile>) {
     for (i, doc) in docs.into_iter().enumerate() {
         unpack(doc, i, path, &mut pending, &mut out.diagnostics, &mut masks);
     }
+    let mut shown = mask(text, &masks);
+    if let Some(e) = &out.diagnostics.iter().find(|d| d.code != "not-kubernetes") {
+        if let Some(pos) = e.pos {
+            shown = mask_values_of_broken_document(&shown, pos.line);
+        }
+    }
     let file = Arc::new(SourceFile {
         path: path.to_string(),
-        text: mask(text, &masks),
+        text: shown,
     });
     out.resources = pending
         .into_iter()
@@ -90,11 +96,19 @@ fn unpack(
     diags: &mut Vec<Diagnostic>,
     masks: &mut Vec<(Pos, Pos)>,
 ) {
-    let Document { value, nodes, span } = doc;
+    let Document {
+        mut value,
+        nodes,
+        span,
+    } = doc;
     let kind = value
         .get("kind")
         .and_then(Value::as_str)
         .map(str::to_string);
+    // Before the apiVersion check: a Secret skipped with a note is still shown with --verbose.
+    if kind.as_deref() == Some("Secret") {
+        redact_secret(&mut value, &nodes, masks);
+    }
     let has_api = value.get("apiVersion").and_then(Value::as_str).is_some();
     let Some(kind) = kind.filter(|_| has_api) else {
         if !value.is_null() {
@@ -140,10 +154,6 @@ fn unpack(
             }
             return;
         }
-    }
-    let mut value = value;
-    if kind == "Secret" {
-        redact_secret(&mut value, &nodes, masks);
     }
     out.push((value, span, nodes.into()));
 }
@@ -191,8 +201,46 @@ fn redact_secret(value: &mut Value, nodes: &[SpanNode], masks: &mut Vec<(Pos, Po
     }
 }
 
+/// A document that does not parse cannot be redacted field by field. When it may be a
+/// Secret, every value from its start to the end of the file is masked (keys stay, so the
+/// snippet still shows where the syntax error is).
+fn mask_values_of_broken_document(text: &str, error_line: u32) -> String {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let error_idx = (error_line as usize).saturating_sub(1).min(lines.len());
+    let start = lines[..error_idx]
+        .iter()
+        .rposition(|l| l.trim_end() == "---" || l.starts_with("--- "))
+        .map_or(0, |i| i + 1);
+    if !lines[start..].iter().any(|l| l.contains("Secret")) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in lines.iter().enumerate() {
+        if i < start {
+            out.push_str(line);
+            continue;
+        }
+        let body = line.trim_end_matches(['\n', '\r']);
+        let ending = &line[body.len()..];
+        let cut = body.find(": ").map(|c| c + 2).or_else(|| {
+            body.trim_start()
+                .starts_with("- ")
+                .then(|| body.find("- ").map_or(0, |d| d + 2))
+        });
+        match cut {
+            Some(c) => {
+                out.push_str(&body[..c]);
+                out.extend(body[c..].chars().map(|_| '*'));
+            }
+            None => out.push_str(body),
+        }
+        out.push_str(ending);
+    }
+    out
+}
+
 /// Masks the given ranges with `*`, keeping line breaks so every position stays valid.
-fn mask(text: &str, ranges: &[(Pos, Pos)]) -> String {
+pub(crate) fn mask(text: &str, ranges: &[(Pos, Pos)]) -> String {
     if ranges.is_empty() {
         return text.to_string();
     }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use crate::model::{Diagnostic, Origin, Pos, Resource, SourceFile, Span, SpanIndex};
+use crate::model::{
+    locate_tree, Diagnostic, Origin, PathSeg, Pos, Resource, SourceFile, Span, SpanIndex,
+};
 use crate::source::{display, k8s, read_text, Loaded};
 
 const FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -44,7 +46,7 @@ pub fn load(dir: &Path, base: &Path) -> Loaded {
     let (parsed, _) = k8s::parse(&kshown, &rendered);
     let kfile_source = Arc::new(SourceFile {
         path: kshown.clone(),
-        text: read_text(&kfile, &kshown).unwrap_or_default(),
+        text: mask_generator_literals(&read_text(&kfile, &kshown).unwrap_or_default()),
     });
     let sources = source_documents(dir, base);
     let mut files: Vec<Arc<SourceFile>> = vec![kfile_source.clone()];
@@ -123,6 +125,33 @@ fn source_documents(dir: &Path, base: &Path) -> HashMap<String, Vec<Resource>> {
         list.sort_by_key(|r| std::cmp::Reverse(r.name.len()));
     }
     by_kind
+}
+
+/// `secretGenerator` literals are Secret values: mask them in the text reporters may show.
+fn mask_generator_literals(text: &str) -> String {
+    let (docs, _) = crate::source::yaml::parse_stream(text);
+    let mut ranges = Vec::new();
+    for doc in &docs {
+        let generators = doc
+            .value
+            .get("secretGenerator")
+            .and_then(serde_json::Value::as_array);
+        for (i, g) in generators.into_iter().flatten().enumerate() {
+            let literals = g.get("literals").and_then(serde_json::Value::as_array);
+            for j in 0..literals.map_or(0, Vec::len) {
+                let path = [
+                    PathSeg::Key("secretGenerator".into()),
+                    PathSeg::Index(i),
+                    PathSeg::Key("literals".into()),
+                    PathSeg::Index(j),
+                ];
+                if let Some((node, 4)) = locate_tree(&doc.nodes, &doc.value, &path) {
+                    ranges.push((node.start, node.end));
+                }
+            }
+        }
+    }
+    k8s::mask(text, &ranges)
 }
 
 fn failed(shown: &str, message: String, help: &str) -> Loaded {
