@@ -161,6 +161,10 @@ fn run_scan(args: &ScanArgs) -> i32 {
             started.elapsed().as_secs_f64() * 1000.0
         );
         eprintln!("{:>10}: {}", "resources", outcome.resources);
+        eprintln!("slowest rules (CPU time over all threads):");
+        for (id, d) in outcome.rule_time.iter().take(10) {
+            eprintln!("{id:>10}: {:>8.1} ms", d.as_secs_f64() * 1000.0);
+        }
     }
     let code = exit_code(&outcome, args.fail_on.severity());
     if let Err(e) = emit(args.output.as_ref(), &text) {

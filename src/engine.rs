@@ -1,6 +1,7 @@
 //! The engine: every rule over every resource of its kinds, in parallel. Pure: no I/O.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -13,13 +14,17 @@ use crate::rules::{CompiledRule, RuleSet};
 /// Resources evaluated per engine clone.
 const CHUNK: usize = 256;
 
+/// What an evaluation produced.
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// CPU time spent in each rule, summed over threads, slowest first (for `--timings`).
+    pub rule_time: Vec<(String, Duration)>,
+}
+
 /// Evaluates `rules` over `inventory`. `config` becomes `data.config`.
 #[must_use]
-pub fn evaluate(
-    rules: &RuleSet,
-    inventory: &Inventory,
-    config: &Value,
-) -> (Vec<Finding>, Vec<Diagnostic>) {
+pub fn evaluate(rules: &RuleSet, inventory: &Inventory, config: &Value) -> Evaluation {
     let inputs: Vec<regorus::Value> = inventory
         .resources
         .par_iter()
@@ -56,12 +61,13 @@ pub fn evaluate(
     }
 
     let indices: Vec<usize> = (0..inventory.resources.len()).collect();
-    let results: Vec<(Vec<Finding>, Vec<Diagnostic>)> = indices
+    let results: Vec<(Vec<Finding>, Vec<Diagnostic>, Vec<Duration>)> = indices
         .par_chunks(CHUNK)
         .map(|chunk| {
             let mut engines = prepared.clone();
             let mut findings = Vec::new();
             let mut errors = Vec::new();
+            let mut spent = vec![Duration::ZERO; engines.len()];
             for &i in chunk {
                 let resource = &inventory.resources[i];
                 let Some(applicable) = by_kind.get(resource.kind.as_str()) else {
@@ -69,11 +75,13 @@ pub fn evaluate(
                 };
                 for &r in applicable {
                     let rule = &mut engines[r];
+                    let started = Instant::now();
                     rule.engine.set_input(inputs[i].clone());
                     let result = rule
                         .engine
                         .eval_rule(rule.query.clone())
                         .map_err(|e| e.to_string());
+                    spent[r] += started.elapsed();
                     match result {
                         Ok(v) => collect(&rule.meta, resource, &v, &mut findings),
                         Err(e) => errors.push(
@@ -91,15 +99,25 @@ pub fn evaluate(
                     }
                 }
             }
-            (findings, errors)
+            (findings, errors, spent)
         })
         .collect();
 
     let mut findings = Vec::new();
-    for (f, d) in results {
+    let mut total = vec![Duration::ZERO; prepared.len()];
+    for (f, d, spent) in results {
         findings.extend(f);
         diagnostics.extend(d);
+        for (t, s) in total.iter_mut().zip(spent) {
+            *t += s;
+        }
     }
+    let mut rule_time: Vec<(String, Duration)> = prepared
+        .iter()
+        .zip(total)
+        .map(|(r, t)| (r.meta.id.clone(), t))
+        .collect();
+    rule_time.sort_by(|a, b| b.1.cmp(&a.1));
     findings.sort_by(|a, b| {
         (a.file(), a.span().map(|s| s.start), &a.rule_id).cmp(&(
             b.file(),
@@ -108,7 +126,11 @@ pub fn evaluate(
         ))
     });
     fingerprint::disambiguate(&mut findings);
-    (findings, diagnostics)
+    Evaluation {
+        findings,
+        diagnostics,
+        rule_time,
+    }
 }
 
 /// `data.inventory` and `data.config` for the rules.

@@ -48,6 +48,8 @@ pub struct ScanOutcome {
     pub resources: usize,
     /// Wall time of each stage, for `--timings`.
     pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// CPU time of each rule, slowest first, for `--timings`.
+    pub rule_time: Vec<(String, std::time::Duration)>,
 }
 
 impl ScanOutcome {
@@ -162,7 +164,11 @@ pub fn scan_with(
         .collect();
     let inventory = Inventory::new(loaded.resources);
     lap("inventory");
-    let (mut findings, engine_diags) = engine::evaluate(&rules, &inventory, &config.rego_data());
+    let engine::Evaluation {
+        mut findings,
+        diagnostics: engine_diags,
+        rule_time,
+    } = engine::evaluate(&rules, &inventory, &config.rego_data());
     lap("evaluate");
     diagnostics.extend(dedupe_rule_errors(engine_diags));
     diagnostics.extend(suppress::apply(
@@ -175,6 +181,7 @@ pub fn scan_with(
     lap("suppress");
     ScanOutcome {
         timings,
+        rule_time,
         findings,
         diagnostics,
         rules,
