@@ -68,94 +68,99 @@ label(c) := "container" if c.type == "containers"
 # The configured registry host, without scheme or trailing slash ("" when unset).
 configured_registry := trim_suffix(trim_prefix(lower(object.get(data.config, "registry", "")), "https://"), "/")
 
-# `name[:tag]` part of the reference, before any `@digest`.
-name_part(image) := split(image, "@")[0]
-
-digest(image) := split(image, "@")[1]
-
-segments(image) := split(name_part(image), "/")
-
-# The registry host: the first segment when it looks like a host, otherwise Docker Hub.
-host(image) := lower(segments(image)[0]) if {
-	count(segments(image)) > 1
-	looks_like_host(segments(image)[0])
+# One parse of an image reference: registry host, tag and digest (absent when missing).
+# Computed once per image; the checks below only compare its fields.
+parse(image) := info if {
+	at := split(image, "@")
+	segments := split(at[0], "/")
+	first := segments[0]
+	has_host := count(segments) > 1
+	host_like := has_host_marker(first)
+	last := split(segments[count(segments) - 1], ":")
+	info := object.union(
+		{"host": host_of(has_host, host_like, first)},
+		object.union(tag_of(last), digest_of(at)),
+	)
 }
 
-host(image) := "docker.io" if {
-	not count(segments(image)) > 1
-}
+has_host_marker(segment) := true if contains(segment, ".")
 
-host(image) := "docker.io" if {
-	count(segments(image)) > 1
-	not looks_like_host(segments(image)[0])
-}
+else := true if contains(segment, ":")
 
-looks_like_host(segment) if contains(segment, ".")
+else := true if segment == "localhost"
 
-looks_like_host(segment) if contains(segment, ":")
+else := false
 
-looks_like_host(segment) if segment == "localhost"
+host_of(true, true, first) := lower(first)
+
+host_of(true, false, _) := "docker.io"
+
+host_of(false, _, _) := "docker.io"
 
 # The tag is after the last `:` of the last path segment (a `:` earlier is a registry port).
-tag(image) := parts[count(parts) - 1] if {
-	last := segments(image)[count(segments(image)) - 1]
-	parts := split(last, ":")
-	count(parts) > 1
+tag_of(parts) := {"tag": parts[count(parts) - 1]} if count(parts) > 1
+
+tag_of(parts) := {} if count(parts) <= 1
+
+digest_of(at) := {"digest": at[1]} if count(at) > 1
+
+digest_of(at) := {} if count(at) <= 1
+
+pinned(info) if startswith(info.digest, "sha256:")
+
+pinned(info) if {
+	not info.digest
+	info.tag
+	info.tag != "latest"
 }
 
-pinned(image) if startswith(digest(image), "sha256:")
-
-pinned(image) if {
-	not digest(image)
-	tag(image) != "latest"
-}
-
-trusted_registry(image) if {
+trusted_registry(info) if {
 	configured_registry != ""
-	host(image) == configured_registry
+	info.host == configured_registry
 }
 
-trusted_registry(image) if {
+trusted_registry(info) if {
 	configured_registry == ""
-	regex.match(ecr_host_pattern, host(image))
+	regex.match(ecr_host_pattern, info.host)
 }
 
-registry_problems(image) := [] if trusted_registry(image)
+registry_problems(info) := [] if trusted_registry(info)
 
-registry_problems(image) := [sprintf("it comes from %s, not the configured registry %s", [host(image), configured_registry])] if {
-	not trusted_registry(image)
+registry_problems(info) := [sprintf("it comes from %s, not the configured registry %s", [info.host, configured_registry])] if {
+	not trusted_registry(info)
 	configured_registry != ""
 }
 
-registry_problems(image) := [sprintf("it comes from %s, not a private ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)", [host(image)])] if {
-	not trusted_registry(image)
+registry_problems(info) := [sprintf("it comes from %s, not a private ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)", [info.host])] if {
+	not trusted_registry(info)
 	configured_registry == ""
 }
 
-pin_problems(image) := [] if pinned(image)
+pin_problems(info) := [] if pinned(info)
 
-pin_problems(image) := ["it is not pinned (no tag or digest means latest)"] if {
-	not pinned(image)
-	not digest(image)
-	not tag(image)
+pin_problems(info) := ["it is not pinned (no tag or digest means latest)"] if {
+	not pinned(info)
+	not info.digest
+	not info.tag
 }
 
-pin_problems(image) := ["it uses the mutable tag latest"] if {
-	not pinned(image)
-	not digest(image)
-	tag(image) == "latest"
+pin_problems(info) := ["it uses the mutable tag latest"] if {
+	not pinned(info)
+	not info.digest
+	info.tag == "latest"
 }
 
-pin_problems(image) := [sprintf("its digest %s is not a sha256 digest", [digest(image)])] if {
-	not pinned(image)
-	digest(image)
+pin_problems(info) := [sprintf("its digest %s is not a sha256 digest", [info.digest])] if {
+	not pinned(info)
+	info.digest
 }
 
 violation contains v if {
 	some c in k8s.input_containers
 	image := c.container.image
 	is_string(image)
-	problems := array.concat(registry_problems(image), pin_problems(image))
+	info := parse(image)
+	problems := array.concat(registry_problems(info), pin_problems(info))
 	count(problems) > 0
 	v := {
 		"path": array.concat(c.path, ["image"]),
