@@ -109,6 +109,12 @@ pub struct ScanArgs {
     /// Print the time each stage took to standard error.
     #[arg(long)]
     pub timings: bool,
+    /// A Terraform variables file for every root, read after terraform.tfvars and *.auto.tfvars.
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    /// A Terraform variable for every root, NAME=VALUE (HCL when it parses, else a string).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::source::terraform::parse_var)]
+    pub vars: Vec<(String, String)>,
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -129,6 +135,10 @@ fn run_scan(args: &ScanArgs) -> i32 {
         rules: args.rules.clone(),
         base: crate::cwd(),
         today: crate::suppress::today(),
+        terraform: crate::source::terraform::TerraformOptions {
+            var_files: args.var_files.clone(),
+            vars: args.vars.clone(),
+        },
     };
     let outcome = scan(&opts);
     let color = match args.color {

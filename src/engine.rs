@@ -117,7 +117,7 @@ pub fn evaluate(rules: &RuleSet, inventory: &Inventory, config: &Value) -> Evalu
         .zip(total)
         .map(|(r, t)| (r.meta.id.clone(), t))
         .collect();
-    rule_time.sort_by(|a, b| b.1.cmp(&a.1));
+    rule_time.sort_by_key(|r| std::cmp::Reverse(r.1));
     findings.sort_by(|a, b| {
         (a.file(), a.span().map(|s| s.start), &a.rule_id).cmp(&(
             b.file(),

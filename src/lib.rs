@@ -35,6 +35,8 @@ pub struct ScanOptions {
     pub base: PathBuf,
     /// Days since 1970-01-01 used to expire suppressions (normally today).
     pub today: i64,
+    /// `--var-file` and `--var` for Terraform roots.
+    pub terraform: source::terraform::TerraformOptions,
 }
 
 /// Everything a scan produced.
@@ -154,7 +156,7 @@ pub fn scan_with(
         timings.push((name, clock.elapsed()));
         clock = std::time::Instant::now();
     };
-    let loaded = source::load(&opts.paths, &opts.base);
+    let loaded = source::load_with(&opts.paths, &opts.base, &opts.terraform);
     lap("load");
     diagnostics.extend(loaded.diagnostics);
     let files: HashMap<String, Arc<SourceFile>> = loaded

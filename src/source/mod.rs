@@ -4,6 +4,7 @@
 
 pub mod k8s;
 pub mod kustomize;
+pub mod terraform;
 pub mod yaml;
 
 use std::collections::HashSet;
@@ -48,13 +49,37 @@ enum Input {
 /// Reads every input under `paths`. Display paths are relative to `base`.
 #[must_use]
 pub fn load(paths: &[PathBuf], base: &Path) -> Loaded {
+    load_with(paths, base, &terraform::TerraformOptions::default())
+}
+
+/// [`load`] with Terraform's own inputs (`--var-file`, `--var`).
+#[must_use]
+pub fn load_with(paths: &[PathBuf], base: &Path, tf: &terraform::TerraformOptions) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut inputs = Vec::new();
+    let mut tf_inputs = terraform::Inputs::default();
     let mut seen = HashSet::new();
     for p in paths {
-        discover(p, base, &mut inputs, &mut seen, &mut diagnostics);
+        discover(
+            p,
+            base,
+            &mut inputs,
+            &mut tf_inputs,
+            &mut seen,
+            &mut diagnostics,
+        );
     }
-    let mut loaded = inputs
+    let (mut loaded, terraform) = rayon::join(
+        || load_inputs(&inputs, base),
+        || terraform::load(&tf_inputs, base, tf),
+    );
+    loaded.extend(terraform);
+    loaded.diagnostics.extend(diagnostics);
+    loaded
+}
+
+fn load_inputs(inputs: &[Input], base: &Path) -> Loaded {
+    inputs
         .par_iter()
         .map(|input| match input {
             Input::Manifest(path) => load_manifest(path, base),
@@ -70,9 +95,7 @@ pub fn load(paths: &[PathBuf], base: &Path) -> Loaded {
         .reduce(Loaded::default, |mut a, b| {
             a.extend(b);
             a
-        });
-    loaded.diagnostics.extend(diagnostics);
-    loaded
+        })
 }
 
 /// The path shown to users and written to SARIF: relative to `base`, `/`-separated.
@@ -94,12 +117,20 @@ fn discover(
     root: &Path,
     base: &Path,
     inputs: &mut Vec<Input>,
+    tf: &mut terraform::Inputs,
     seen: &mut HashSet<PathBuf>,
     diags: &mut Vec<Diagnostic>,
 ) {
     if root.is_file() {
         if seen.insert(root.canonicalize().unwrap_or_else(|_| root.to_path_buf())) {
-            inputs.push(Input::Manifest(root.to_path_buf()));
+            let name = root.file_name().unwrap_or_default().to_string_lossy();
+            if name.ends_with(".tf") {
+                tf.files.push(root.to_path_buf());
+            } else if terraform::is_plan(root) {
+                tf.plans.push(root.to_path_buf());
+            } else if !terraform::is_terraform_name(&name) {
+                inputs.push(Input::Manifest(root.to_path_buf()));
+            }
         }
         return;
     }
@@ -154,11 +185,24 @@ fn discover(
             }
             continue;
         }
-        if !is_manifest(path) {
+        let name = entry.file_name().to_string_lossy();
+        if name.ends_with(".tf") {
+            let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+            if tf.dirs.last() != Some(&dir) {
+                tf.dirs.push(dir);
+            }
+            continue;
+        }
+        if !is_manifest(path) || terraform::is_terraform_name(&name) {
             continue;
         }
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if !seen.insert(canonical) {
+            continue;
+        }
+        // A FIFO or device is never opened here: `read_text` reports it.
+        if entry.file_type().is_file() && terraform::is_plan(path) {
+            tf.plans.push(path.to_path_buf());
             continue;
         }
         let in_chart = chart_roots
@@ -192,6 +236,15 @@ pub fn read_text(path: &Path, shown: &str) -> Result<String, Diagnostic> {
             .in_file(shown)
             .help("check the file's permissions")
     })?;
+    if !meta.is_file() {
+        // Reading a FIFO blocks until a writer comes, a device may never end.
+        return Err(Diagnostic::error(
+            "unreadable",
+            "not a regular file (a FIFO, socket or device); not read",
+        )
+        .in_file(shown)
+        .help("remove it from the scanned tree"));
+    }
     if meta.len() > MAX_FILE_BYTES {
         return Err(Diagnostic::error(
             "too-large",

@@ -77,6 +77,7 @@ pub fn scan_paths(paths: &[PathBuf], rules: RuleSet, config: Config) -> ScanOutc
         rules: None,
         base: root(),
         today: blogaudit::suppress::today(),
+        ..ScanOptions::default()
     };
     scan_with(&opts, config, rules, Vec::new())
 }
