@@ -12,19 +12,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 /// Service x/web: BA110 at `spec.type`, line 7.
-const SERVICE: &str = "\
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: x
-spec:
-  type: NodePort
-  selector:
-    app: web
-  ports:
-  - port: 80
-";
+const SERVICE: &str = common::NODEPORT_SERVICE;
 
 /// A temporary tree of `files`. Unless one is given, an empty `blogaudit.toml` sits at its
 /// root, so config discovery never reaches outside it.

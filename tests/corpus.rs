@@ -79,12 +79,7 @@ fn actual(
     config: Config,
 ) -> BTreeSet<(String, String, String, String)> {
     let outcome = common::scan_paths(&[corpus.join(sub)], common::builtin_rules(), config);
-    let errors: Vec<String> = outcome
-        .diagnostics
-        .iter()
-        .filter(|d| d.level == blogaudit::model::Level::Error)
-        .map(|d| d.one_line())
-        .collect();
+    let errors = common::error_lines(&outcome);
     assert!(
         errors.is_empty(),
         "input errors on the corpus:\n{}",

@@ -18,19 +18,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 /// A manifest with a known finding: BA110 at `spec.type` (line 7) of Service x/web.
-const GOOD: &str = "\
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-  namespace: x
-spec:
-  type: NodePort
-  selector:
-    app: web
-  ports:
-  - port: 80
-";
+const GOOD: &str = common::NODEPORT_SERVICE;
 
 /// A tree holding `good.yaml`, an empty `blogaudit.toml` (so that config discovery stops here
 /// and nothing above the temporary directory changes the run), and `files`.

@@ -75,12 +75,7 @@ fn every_rule_fixture_gives_exactly_its_marked_findings() {
                 only(&all, &id),
                 config.clone(),
             );
-            let errors: Vec<String> = outcome
-                .diagnostics
-                .iter()
-                .filter(|d| d.level == blogaudit::model::Level::Error)
-                .map(|d| d.one_line())
-                .collect();
+            let errors = common::error_lines(&outcome);
             if !errors.is_empty() {
                 failures.push(format!(
                     "{}: input errors:\n  {}",

@@ -54,7 +54,18 @@ fn sarif_of_samples_and_fixtures_passes_the_multitool() {
     let log = sarif_of(&["samples/blog-broken"], &broken);
     sarif_of(&["rules/k8s"], &fixtures);
     sarif_of(&["samples/blog"], &clean);
-    validate(&[&broken, &fixtures, &clean]);
+    // A tree outside the working directory: absolute file:// URIs.
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).expect("dir");
+    std::fs::write(outside.join("svc.yaml"), common::NODEPORT_SERVICE).expect("write");
+    let outside_sarif = dir.path().join("outside.sarif");
+    let out_log = sarif_of(&[outside.to_str().expect("utf-8 path")], &outside_sarif);
+    let uri = out_log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+        ["artifactLocation"]["uri"]
+        .as_str()
+        .expect("uri");
+    assert!(uri.starts_with("file:///"), "{uri}");
+    validate(&[&broken, &fixtures, &clean, &outside_sarif]);
 
     let run = &log["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");

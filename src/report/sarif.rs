@@ -176,7 +176,15 @@ fn region(span: Span) -> Region {
     }
 }
 
+/// A file outside the working directory has an absolute path: it gets an absolute `file://`
+/// URI; every other file a URI relative to `SRCROOT`.
 fn artifact(path: &str) -> ArtifactLocation {
+    if path.starts_with('/') {
+        return ArtifactLocation {
+            uri: Some(format!("file://{}", uri_escape(path))),
+            ..Default::default()
+        };
+    }
     ArtifactLocation {
         uri: Some(uri_escape(path)),
         uri_base_id: Some(SRCROOT.into()),

@@ -169,3 +169,28 @@ pub fn run_blogaudit(cwd: &Path, args: &[&str]) -> Run {
     );
     run
 }
+
+/// The error-level diagnostics of a scan, one line each.
+pub fn error_lines(outcome: &ScanOutcome) -> Vec<String> {
+    outcome
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == blogaudit::model::Level::Error)
+        .map(|d| d.one_line())
+        .collect()
+}
+
+/// A Service of type NodePort: BA110 at `spec.type` (line 7) of Service x/web.
+pub const NODEPORT_SERVICE: &str = "\
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: x
+spec:
+  type: NodePort
+  selector:
+    app: web
+  ports:
+  - port: 80
+";
