@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench scan` — env: `BENCH_SIZES` (default `1000,10000`), `BENCH_RUNS`
 //! (default 3), `BENCH_PEERS=1` to run `../shared/tools/bench_trivy.py` and
-//! `bench_checkov.py` on the same trees in the same run.
+//! `bench_checkov.py` on the same trees in the same run (`BENCH_PEER_RUNS`, default 1).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -144,7 +144,10 @@ fn main() {
                     .arg(root().join("../shared/tools").join(script))
                     .arg(&dir)
                     .arg(format!("{k}"))
-                    .env("RUNS", runs.to_string())
+                    .env(
+                        "RUNS",
+                        std::env::var("BENCH_PEER_RUNS").unwrap_or_else(|_| "1".into()),
+                    )
                     .output();
                 if let Ok(o) = out {
                     println!("{}", String::from_utf8_lossy(&o.stdout));
