@@ -65,7 +65,7 @@ fn render_finding(h: &GraphicalReportHandler, r: &Report<'_>, f: &Finding, out: 
             let line_end = file.text[start..]
                 .find('\n')
                 .map_or(file.text.len(), |i| start + i);
-            let label = format!("{} ({})", crate::model::pointer(&f.path), f.place());
+            let label = crate::model::pointer(&f.path);
             diag = diag.with_label(LabeledSpan::new(Some(label), start, line_end - start));
             let report = miette::Report::new(diag)
                 .with_source_code(NamedSource::new(&file.path, file.text.clone()));
