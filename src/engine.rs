@@ -210,6 +210,15 @@ fn data_document(
         );
         map.insert(regorus::Value::from("objects"), objects);
         map.insert(
+            regorus::Value::from("cluster_scoped_kinds"),
+            regorus::Value::from(Value::Object(
+                crate::model::CLUSTER_SCOPED
+                    .iter()
+                    .map(|k| ((*k).to_string(), Value::Bool(true)))
+                    .collect(),
+            )),
+        );
+        map.insert(
             regorus::Value::from("namespaces"),
             regorus::Value::from(namespaces),
         );

@@ -40,17 +40,14 @@ containers(obj) := {c |
 	}
 }
 
-cluster_scoped_kinds := {
-	"Namespace", "ClusterRole", "ClusterRoleBinding", "ClusterIssuer", "Node",
-	"PersistentVolume", "StorageClass", "CustomResourceDefinition", "GatewayClass",
-	"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "PriorityClass",
-	"IngressClass", "RuntimeClass", "APIService",
-}
+# Kinds that are not namespaced come from the engine's own list (model::CLUSTER_SCOPED), so
+# rules and the inventory agree on where an object lives.
+cluster_scoped(obj) if data.inventory.cluster_scoped_kinds[obj.kind]
 
-namespace(obj) := "" if obj.kind in cluster_scoped_kinds
+namespace(obj) := "" if cluster_scoped(obj)
 
 namespace(obj) := ns if {
-	not obj.kind in cluster_scoped_kinds
+	not cluster_scoped(obj)
 	ns := object.get(obj, ["metadata", "namespace"], "default")
 }
 

@@ -36,18 +36,6 @@ impl Severity {
             Self::Low => "low",
         }
     }
-
-    /// Parses `low`, `medium`, `high` or `critical`.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "low" => Some(Self::Low),
-            "medium" => Some(Self::Medium),
-            "high" => Some(Self::High),
-            "critical" => Some(Self::Critical),
-            _ => None,
-        }
-    }
 }
 
 /// The `custom` block of a rule's METADATA.
