@@ -45,6 +45,14 @@ pub struct ResourceRef {
     pub name: String,
 }
 
+/// A resource some rule checked, and where it is: the unit of a JUnit test case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Checked {
+    pub resource: ResourceRef,
+    /// The whole resource (its first line in a file), or its object reference.
+    pub location: Location,
+}
+
 /// One violation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {

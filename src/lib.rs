@@ -11,8 +11,10 @@ pub mod finding;
 pub mod model;
 pub mod report;
 pub mod rules;
+pub mod select;
 pub mod source;
 pub mod suppress;
+pub mod upload;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -46,8 +48,8 @@ pub struct ScanOutcome {
     pub rules: RuleSet,
     pub files: HashMap<String, Arc<SourceFile>>,
     pub config: Config,
-    /// How many resources were checked.
-    pub resources: usize,
+    /// Every resource the rules saw, in load order.
+    pub checked: Vec<finding::Checked>,
     /// Wall time of each stage, for `--timings`.
     pub timings: Vec<(&'static str, std::time::Duration)>,
     /// CPU time of each rule, slowest first, for `--timings`.
@@ -189,7 +191,26 @@ pub fn scan_with(
         rules,
         files,
         config,
-        resources: inventory.resources.len(),
+        checked: inventory.resources.iter().map(checked).collect(),
+    }
+}
+
+fn checked(r: &model::Resource) -> finding::Checked {
+    finding::Checked {
+        resource: finding::ResourceRef {
+            kind: r.kind.clone(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+        },
+        location: match &r.origin {
+            model::Origin::File { file, span, .. } => finding::Location::File {
+                path: file.path.clone(),
+                span: *span,
+            },
+            model::Origin::Object { reference } => finding::Location::Object {
+                reference: reference.clone(),
+            },
+        },
     }
 }
 

@@ -120,4 +120,70 @@ fn sarif_of_samples_and_fixtures_passes_the_multitool() {
     assert!(results.iter().any(|r| r["ruleId"] == "BA110"
         && r["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"]
             == "ClusterIP"));
+    // In Terraform, the fix rewrites the whole attribute in HCL syntax.
+    let fix_text = |rule: &str, file: &str| {
+        results
+            .iter()
+            .filter(|r| {
+                r["ruleId"] == rule
+                    && r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == file
+            })
+            .find_map(|r| {
+                r["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"]
+                    .as_str()
+            })
+            .unwrap_or_default()
+            .to_string()
+    };
+    let ecr = "samples/blog-broken/terraform/ecr.tf";
+    assert_eq!(fix_text("BA210", ecr), "scan_on_push = true");
+    assert_eq!(
+        fix_text("BA211", ecr),
+        "image_tag_mutability = \"IMMUTABLE\""
+    );
+}
+
+/// Results with no file (the shape of cluster and AWS-account findings: an object reference
+/// and a logical location) in a run of their own category still pass GitHub's rules.
+#[test]
+fn sarif_of_findings_without_files_passes_the_multitool() {
+    let mut outcome = common::scan_paths(
+        &[common::root().join("samples/blog-broken")],
+        common::builtin_rules(),
+        blogaudit::config::Config::default(),
+    );
+    for f in &mut outcome.findings {
+        let r = &f.resource;
+        f.location = blogaudit::finding::Location::Object {
+            reference: format!("prod/{}/{}/{}", r.kind, r.namespace, r.name),
+        };
+    }
+    let report = blogaudit::report::Report {
+        findings: &outcome.findings,
+        diagnostics: &outcome.diagnostics,
+        rules: &outcome.rules,
+        files: &outcome.files,
+        checked: &outcome.checked,
+        category: "blogaudit/live/prod",
+        verbose: false,
+        color: false,
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("objects.sarif");
+    std::fs::write(&path, report.render(blogaudit::report::Format::Sarif)).expect("write");
+    validate(&[&path]);
+    let log: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+    let run = &log["runs"][0];
+    assert_eq!(run["automationDetails"]["id"], "blogaudit/live/prod/");
+    let results = run["results"].as_array().expect("results");
+    assert_eq!(results.len(), outcome.findings.len());
+    for r in results {
+        let loc = &r["locations"][0];
+        assert!(loc["physicalLocation"].is_null());
+        assert!(loc["logicalLocations"][0]["fullyQualifiedName"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()));
+        assert!(r["partialFingerprints"]["blogauditFingerprint/v1"].is_string());
+    }
 }

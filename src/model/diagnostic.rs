@@ -138,4 +138,12 @@ pub const CODES: &[(&str, &str)] = &[
         "a Terraform plan JSON that could not be read",
     ),
     ("truncated", "results cut to the limit of the output format"),
+    (
+        "baseline",
+        "findings left out because the baseline holds them",
+    ),
+    (
+        "scope",
+        "findings left out because their files are outside --changed-since or --report-only-paths",
+    ),
 ];

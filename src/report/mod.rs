@@ -1,16 +1,20 @@
 //! Reporters: one module per output format, all over the same findings.
 
 pub mod fingerprint;
+pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod sarif;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::finding::Finding;
+use crate::finding::{Checked, Finding};
 use crate::model::{Diagnostic, SourceFile};
-use crate::rules::RuleSet;
+use crate::rules::{RuleMeta, RuleSet};
 
 /// Everything a reporter may show about one run.
 pub struct Report<'a> {
@@ -19,6 +23,8 @@ pub struct Report<'a> {
     pub rules: &'a RuleSet,
     /// Source text by display path (Secret values already masked).
     pub files: &'a HashMap<String, Arc<SourceFile>>,
+    /// Every resource the rules saw (JUnit test cases).
+    pub checked: &'a [Checked],
     /// SARIF `automationDetails.id` category, e.g. `blogaudit/scan`.
     pub category: &'a str,
     /// Show notes (skipped files) and suppressed findings in human output.
@@ -30,9 +36,20 @@ pub struct Report<'a> {
 /// The output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// Terminal output with source snippets.
     Human,
+    /// Findings and diagnostics as JSON, for scripts.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
     Sarif,
+    /// JUnit XML, for Jenkins, GitLab and Azure DevOps test reports.
+    Junit,
+    /// GitLab Code Quality JSON (`artifacts:reports:codequality`).
+    Gitlab,
+    /// GitHub Actions workflow commands: pull-request annotations.
+    Github,
+    /// A Markdown summary for `$GITHUB_STEP_SUMMARY` or a pull-request comment.
+    Markdown,
 }
 
 impl Report<'_> {
@@ -43,6 +60,10 @@ impl Report<'_> {
             Format::Human => human::render(self),
             Format::Json => json::render(self),
             Format::Sarif => sarif::render(self),
+            Format::Junit => junit::render(self),
+            Format::Gitlab => gitlab::render(self),
+            Format::Github => github::render(self),
+            Format::Markdown => markdown::render(self),
         }
     }
 }
@@ -67,3 +88,9 @@ pub fn offset(text: &str, line: u32, column: u32) -> usize {
 
 /// The base URL of the rule docs (`helpUri`).
 pub const DOCS_BASE: &str = "https://github.com/blogaudit/blogaudit/blob/main/";
+
+/// The URL of a rule's documentation (its `rule.rego`): SARIF `helpUri`, Markdown links.
+#[must_use]
+pub fn docs_url(meta: &RuleMeta) -> String {
+    format!("{DOCS_BASE}{}/rule.rego", meta.folder)
+}

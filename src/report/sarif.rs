@@ -11,10 +11,13 @@ use serde_sarif::sarif::{
     Run, RunAutomationDetails, Sarif, Suppression, Tool, ToolComponent,
 };
 
-use super::{Report, DOCS_BASE};
+use super::{docs_url, Report};
 use crate::finding::{self, Finding};
 use crate::model::{Diagnostic, Level, PathSeg, Span};
 use crate::rules::{RuleMeta, Severity};
+
+/// GitHub code scanning ingests at most this many results per run.
+pub const MAX_RESULTS: usize = 25_000;
 
 /// The `uriBaseId` every file URI is relative to.
 pub const SRCROOT: &str = "SRCROOT";
@@ -37,10 +40,10 @@ pub fn build(r: &Report<'_>) -> Sarif {
         .enumerate()
         .map(|(i, m)| (m.id.as_str(), i))
         .collect();
-    let results = r
-        .findings
+    let kept = within_limit(r.findings, MAX_RESULTS);
+    let results = kept
         .iter()
-        .map(|f| result(f, index.get(f.rule_id.as_str()).copied()))
+        .map(|f| result(f, index.get(f.rule_id.as_str()).copied(), r))
         .collect();
     let base = std::env::current_dir()
         .ok()
@@ -67,7 +70,27 @@ pub fn build(r: &Report<'_>) -> Sarif {
         )])
     });
     run.column_kind = Some(json!("unicodeCodePoints"));
-    run.invocations = Some(vec![invocation(r.diagnostics)]);
+    let mut inv = invocation(r.diagnostics);
+    if kept.len() < r.findings.len() {
+        let mut n = Notification::builder()
+            .message(text(format!(
+                "{} of {} results are left out: GitHub code scanning takes at most {MAX_RESULTS} \
+                 per run. The lowest severities went first; scan fewer paths per category or \
+                 raise --fail-on to see the rest",
+                r.findings.len() - kept.len(),
+                r.findings.len()
+            )))
+            .build();
+        n.level = Some(json!("warning"));
+        n.descriptor = Some(serde_sarif::sarif::ReportingDescriptorReference {
+            id: Some("truncated".into()),
+            ..Default::default()
+        });
+        inv.tool_execution_notifications
+            .get_or_insert_with(Vec::new)
+            .push(n);
+    }
+    run.invocations = Some(vec![inv]);
     run.results = Some(results);
     let mut sarif = Sarif::builder()
         .version(json!("2.1.0"))
@@ -75,6 +98,22 @@ pub fn build(r: &Report<'_>) -> Sarif {
         .build();
     sarif.schema = Some(SCHEMA.into());
     sarif
+}
+
+/// At most `limit` findings, in their order: unsuppressed before suppressed, then the highest
+/// severities.
+fn within_limit(findings: &[Finding], limit: usize) -> Vec<&Finding> {
+    if findings.len() <= limit {
+        return findings.iter().collect();
+    }
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by_key(|&i| {
+        let f = &findings[i];
+        (f.suppression.is_some(), std::cmp::Reverse(f.severity))
+    });
+    order.truncate(limit);
+    order.sort_unstable();
+    order.into_iter().map(|i| &findings[i]).collect()
 }
 
 fn mms(text: impl Into<String>) -> MultiformatMessageString {
@@ -131,7 +170,7 @@ fn descriptor(m: &RuleMeta) -> ReportingDescriptor {
     d.short_description = Some(mms(m.title.clone()));
     d.full_description = Some(mms(first_paragraph.trim().to_string()));
     d.help = Some(help);
-    d.help_uri = Some(format!("{DOCS_BASE}{}/rule.rego", m.folder));
+    d.help_uri = Some(docs_url(m));
     d.default_configuration = Some(ReportingConfiguration {
         level: Some(json!(level(m.severity).to_string())),
         ..Default::default()
@@ -237,7 +276,7 @@ fn logical(f: &Finding) -> LogicalLocation {
     }
 }
 
-fn result(f: &Finding, rule_index: Option<usize>) -> SarifResult {
+fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult {
     let mut out = SarifResult::builder()
         .message(text(format!(
             "{} ({})",
@@ -253,7 +292,11 @@ fn result(f: &Finding, rule_index: Option<usize>) -> SarifResult {
         "blogauditFingerprint/v1".to_string(),
         f.fingerprint.clone(),
     )]));
-    out.fixes = fix(f).map(|x| vec![x]);
+    let source = f
+        .file()
+        .and_then(|p| r.files.get(p))
+        .map(|s| s.text.as_str());
+    out.fixes = fix(f, source).map(|x| vec![x]);
     out.suppressions = f.suppression.as_ref().map(|s| {
         let mut sup = Suppression::builder()
             .kind(json!(if s.source == "config" {
@@ -290,17 +333,74 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-fn fix(f: &Finding) -> Option<Fix> {
+/// The syntax a fix is written in, from the file it goes into.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Syntax {
+    Yaml,
+    Json,
+    Hcl,
+}
+
+/// An HCL literal for a fix value (`None` for lists and objects).
+fn hcl_literal(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(
+            serde_json::to_string(s)
+                .ok()?
+                .replace("${", "$${")
+                .replace("%{", "%%{"),
+        ),
+        Value::Bool(_) | Value::Number(_) => Some(v.to_string()),
+        _ => None,
+    }
+}
+
+fn fix(f: &Finding, source: Option<&str>) -> Option<Fix> {
     let x = f.fix.as_ref()?;
     let finding::Location::File { path, .. } = &f.location else {
         return None;
+    };
+    let syntax = if path.ends_with(".tf") {
+        Syntax::Hcl
+    } else if path.to_ascii_lowercase().ends_with(".json") {
+        // A plan JSON is generated: the fix belongs in the Terraform source, not in it.
+        if f.resource.kind.starts_with("aws:") {
+            return None;
+        }
+        Syntax::Json
+    } else {
+        Syntax::Yaml
     };
     let (deleted, inserted) = if let Some(span) = x.replace {
         if x.value.is_object() || x.value.is_array() {
             return None;
         }
-        (region(span), scalar(&x.value))
+        match syntax {
+            Syntax::Yaml => (region(span), scalar(&x.value)),
+            Syntax::Json => (region(span), x.value.to_string()),
+            // The span is the whole `name = value` attribute: keep its name.
+            Syntax::Hcl => {
+                if span.start.line != span.end.line {
+                    return None;
+                }
+                let text = source?;
+                let at = super::offset(text, span.start.line, span.start.column);
+                let (name, _) = text[at..].split_once('=')?;
+                let name = name.trim();
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    return None;
+                }
+                (region(span), format!("{name} = {}", hcl_literal(&x.value)?))
+            }
+        }
     } else {
+        if syntax != Syntax::Yaml {
+            return None;
+        }
         let (anchor, found) = x.insert_under?;
         let missing = &x.path[found..];
         if missing.is_empty() || missing.iter().any(|s| matches!(s, PathSeg::Index(_))) {
@@ -380,4 +480,64 @@ fn invocation(diags: &[Diagnostic]) -> Invocation {
         .build();
     inv.tool_execution_notifications = (!notifications.is_empty()).then_some(notifications);
     inv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Location, ResourceRef};
+    use crate::model::Pos;
+
+    fn finding(i: u32, severity: Severity, suppressed: bool) -> Finding {
+        let pos = Pos {
+            line: i + 1,
+            column: 1,
+        };
+        Finding {
+            rule_id: "BA101".into(),
+            rule_name: "run-as-non-root".into(),
+            severity,
+            resource: ResourceRef {
+                kind: "Deployment".into(),
+                namespace: "blog".into(),
+                name: format!("d{i}"),
+            },
+            path: Vec::new(),
+            location: Location::File {
+                path: "a.yaml".into(),
+                span: Span {
+                    start: pos,
+                    end: pos,
+                },
+            },
+            message: "m".into(),
+            fix: None,
+            fingerprint: format!("f{i}"),
+            suppression: suppressed.then(|| finding::Suppression {
+                source: "config",
+                reason: "r".into(),
+                until: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn over_the_limit_the_lowest_severities_go_first_and_order_stays() {
+        let sev = [
+            Severity::Low,
+            Severity::Critical,
+            Severity::Medium,
+            Severity::High,
+        ];
+        let findings: Vec<Finding> = (0..8u32)
+            .map(|i| finding(i, sev[i as usize % 4], i == 1))
+            .collect();
+        let kept: Vec<&str> = within_limit(&findings, 4)
+            .iter()
+            .map(|f| f.fingerprint.as_str())
+            .collect();
+        // Unsuppressed first: critical f5, high f3 f7, then medium f2 (f6 is cut).
+        assert_eq!(kept, ["f2", "f3", "f5", "f7"]);
+        assert_eq!(within_limit(&findings, 8).len(), 8);
+    }
 }

@@ -82,6 +82,14 @@ pub struct RuleMeta {
     pub folder: String,
 }
 
+impl RuleMeta {
+    /// Whether the rule checks resources of `kind`.
+    #[must_use]
+    pub fn applies_to(&self, kind: &str) -> bool {
+        self.kinds.iter().any(|k| k == kind)
+    }
+}
+
 /// Headings every rule description must carry.
 pub const DOC_HEADINGS: &[&str] = &[
     "## What it checks",

@@ -1,0 +1,157 @@
+//! `--format github`: GitHub Actions workflow commands (`::error file=…::message`), which the
+//! runner turns into annotations on the pull request. One command per input problem (errors
+//! and warnings) and per unsuppressed finding, most severe first; nothing else on stdout.
+//!
+//! Escaping follows `@actions/core` (`command.ts`): the message escapes `%`, CR and LF;
+//! property values also escape `:` and `,`.
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::finding::{Finding, Location};
+use crate::model::{pointer, Diagnostic, Level};
+use crate::rules::Severity;
+
+#[must_use]
+pub fn render(r: &Report<'_>) -> String {
+    let mut out = String::new();
+    for d in r.diagnostics {
+        if let Some(line) = diagnostic(d) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    let mut active: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.suppression.is_none())
+        .collect();
+    // GitHub shows a limited number of annotations per step: the worst go first.
+    active.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    for f in active {
+        out.push_str(&finding(f));
+        out.push('\n');
+    }
+    out
+}
+
+/// The command for a severity.
+#[must_use]
+pub fn command(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "notice",
+    }
+}
+
+fn finding(f: &Finding) -> String {
+    let title = format!("{} {}", f.rule_id, f.rule_name);
+    let message = format!("{} ({})", f.message, pointer(&f.path));
+    match &f.location {
+        Location::File { path, span } => {
+            let line = span.start.line.max(1);
+            let col = span.start.column.max(1);
+            let end_line = span.end.line.max(line);
+            let end_col = if end_line > line {
+                span.end.column.max(1)
+            } else {
+                span.end.column.max(col + 1)
+            };
+            let line_s = line.to_string();
+            let col_s = col.to_string();
+            let end_line_s = end_line.to_string();
+            let end_col_s = end_col.to_string();
+            cmd(
+                command(f.severity),
+                &[
+                    ("file", path),
+                    ("line", &line_s),
+                    ("col", &col_s),
+                    ("endLine", &end_line_s),
+                    ("endColumn", &end_col_s),
+                    ("title", &title),
+                ],
+                &message,
+            )
+        }
+        Location::Object { reference } => cmd(
+            command(f.severity),
+            &[("title", &title)],
+            &format!("{reference}: {message}"),
+        ),
+    }
+}
+
+fn diagnostic(d: &Diagnostic) -> Option<String> {
+    let name = match d.level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Note => return None,
+    };
+    // The file and position go in properties; the message is the rest of `one_line`.
+    let message = Diagnostic {
+        file: None,
+        ..d.clone()
+    }
+    .one_line();
+    let line = d.pos.map(|p| p.line.max(1).to_string());
+    let col = d.pos.map(|p| p.column.max(1).to_string());
+    let mut props: Vec<(&str, &str)> = Vec::new();
+    if let Some(file) = &d.file {
+        props.push(("file", file));
+        if let (Some(line), Some(col)) = (&line, &col) {
+            props.push(("line", line));
+            props.push(("col", col));
+        }
+    }
+    props.push(("title", "blogaudit input"));
+    Some(cmd(name, &props, &message))
+}
+
+/// `::name k=v,k=v::message`, escaped.
+#[must_use]
+pub fn cmd(name: &str, properties: &[(&str, &str)], message: &str) -> String {
+    let mut out = format!("::{name}");
+    for (i, (k, v)) in properties.iter().enumerate() {
+        out.push(if i == 0 { ' ' } else { ',' });
+        let _ = write!(out, "{k}={}", escape_property(v));
+    }
+    let _ = write!(out, "::{}", escape_data(message));
+    out
+}
+
+/// `escapeData` of `command.ts`.
+#[must_use]
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// `escapeProperty` of `command.ts`.
+#[must_use]
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_like_the_toolkit() {
+        let message = "100% bad:\r\nkey: a, b";
+        assert_eq!(escape_data(message), "100%25 bad:%0D%0Akey: a, b");
+        assert_eq!(escape_property(message), "100%25 bad%3A%0D%0Akey%3A a%2C b");
+        assert_eq!(
+            cmd(
+                "warning",
+                &[("file", "a,b:c%.yaml"), ("line", "3"), ("title", "BA1 x")],
+                message
+            ),
+            "::warning file=a%2Cb%3Ac%25.yaml,line=3,title=BA1 x::100%25 bad:%0D%0Akey: a, b"
+        );
+        assert_eq!(cmd("error", &[], "m"), "::error::m");
+    }
+}

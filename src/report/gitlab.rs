@@ -1,0 +1,56 @@
+//! `--format gitlab`: a GitLab Code Quality report (`artifacts:reports:codequality`), one
+//! issue per unsuppressed finding.
+
+use serde_json::{json, Value};
+
+use super::Report;
+use crate::finding::{Finding, Location};
+use crate::model::pointer;
+use crate::rules::Severity;
+
+#[must_use]
+pub fn render(r: &Report<'_>) -> String {
+    let issues: Vec<Value> = r
+        .findings
+        .iter()
+        .filter(|f| f.suppression.is_none())
+        .map(issue)
+        .collect();
+    let mut s = serde_json::to_string_pretty(&issues).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Code Quality severity (`blocker` is not used).
+#[must_use]
+pub fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "critical",
+        Severity::High => "major",
+        Severity::Medium => "minor",
+        Severity::Low => "info",
+    }
+}
+
+fn issue(f: &Finding) -> Value {
+    let (path, begin, end) = match &f.location {
+        Location::File { path, span } => {
+            let begin = span.start.line.max(1);
+            (path.as_str(), begin, span.end.line.max(begin))
+        }
+        Location::Object { reference } => (reference.as_str(), 1, 1),
+    };
+    json!({
+        "type": "issue",
+        "engine_name": "blogaudit",
+        "check_name": f.rule_id,
+        "description": format!("{} ({})", f.message, pointer(&f.path)),
+        "categories": ["Security"],
+        "severity": severity(f.severity),
+        "fingerprint": f.fingerprint,
+        "location": {
+            "path": path,
+            "lines": { "begin": begin, "end": end },
+        },
+    })
+}
