@@ -7,16 +7,18 @@
 //! repository without code scanning. The status endpoint answers `pending` a few times, then
 //! `complete` (or `failed`). The real binary is run against it; nothing reaches GitHub.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use common::{root, Run};
 use serde_json::{json, Value};
 
 const TOKEN: &str = "ghs_TestToken0123456789abcdefABCDEF";
@@ -332,72 +334,16 @@ fn accept_upload(
 // ---------------------------------------------------------------------------------------------
 // Running the binary
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn assert_token_hidden(&self) {
-        assert!(
-            !self.stdout.contains(TOKEN) && !self.stderr.contains(TOKEN),
-            "the token was printed:\n{self:#?}"
-        );
-    }
-}
-
-/// Runs the binary in the crate root with exactly `env` as its environment (nothing inherited,
-/// so a GitHub Actions runner's own GITHUB_* variables cannot leak in). Killed after 60 s.
-fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_blogaudit"))
-        .args(args)
-        .current_dir(root())
-        .env_clear()
-        .env("NO_COLOR", "1")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("blogaudit starts");
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = r.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("blogaudit {args:?} ran for over 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let run = Run {
-        code: status.code().expect("exit code (not killed by a signal)"),
-        stdout: out.join().expect("stdout"),
-        stderr: err.join().expect("stderr"),
-    };
+fn assert_token_hidden(r: &Run) {
     assert!(
-        !run.stderr.contains("panicked"),
-        "blogaudit panicked:\n{}",
-        run.stderr
+        !r.stdout.contains(TOKEN) && !r.stderr.contains(TOKEN),
+        "the token was printed:\n{r:#?}"
     );
-    run
+}
+
+/// Runs the binary in the crate root with exactly `env` as its environment.
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    common::run_blogaudit_in_env(&root(), args, Some(env))
 }
 
 /// `blogaudit upload FILE --repo --ref --sha --api-url --poll-interval 0.02 EXTRA` with the token.
@@ -466,7 +412,7 @@ fn uploads_waits_and_prints_the_analysis_url() {
     let file = broken_sarif();
     let r = upload(&gh, file, &[]);
     assert_eq!(r.code, 0, "{r:#?}");
-    r.assert_token_hidden();
+    assert_token_hidden(&r);
     assert_eq!(
         r.stdout.trim(),
         format!(
@@ -551,7 +497,7 @@ fn forbidden_explains_permissions_and_hides_the_token() {
     });
     let r = upload(&gh, broken_sarif(), &[]);
     assert_eq!(r.code, 2, "{r:#?}");
-    r.assert_token_hidden();
+    assert_token_hidden(&r);
     assert!(r.stderr.contains("HTTP 403"), "{}", r.stderr);
     assert!(r.stderr.contains("security-events: write"), "{}", r.stderr);
     assert!(
@@ -573,7 +519,7 @@ fn a_token_echoed_by_the_server_is_masked() {
     });
     let r = upload(&gh, broken_sarif(), &[]);
     assert_eq!(r.code, 2, "{r:#?}");
-    r.assert_token_hidden();
+    assert_token_hidden(&r);
     assert!(r.stderr.contains("HTTP 422"), "{}", r.stderr);
     assert!(r.stderr.contains("Bearer ***"), "{}", r.stderr);
 }
@@ -841,7 +787,7 @@ fn local_problems_exit_2_before_any_request() {
         for n in needles {
             assert!(r.stderr.contains(n), "{what}: `{n}` missing:\n{}", r.stderr);
         }
-        r.assert_token_hidden();
+        assert_token_hidden(&r);
     }
     // Several problems at once are all reported.
     let r = run_with_env(
@@ -982,7 +928,7 @@ fn transport_errors_exit_2_with_the_url() {
         "{}",
         r.stderr
     );
-    r.assert_token_hidden();
+    assert_token_hidden(&r);
 
     // Plain http to another host would send the token in clear: refused before connecting.
     let r = run_with_env(

@@ -13,7 +13,8 @@ import json
 import re
 import sys
 from collections import Counter
-from urllib.parse import unquote
+
+from sarif_common import cli, finish, place
 
 LINE = re.compile(r"^::(error|warning|notice)(?: ([^:]*))?::(.*)$")
 LEVEL = {"error": "error", "warning": "warning", "note": "notice"}
@@ -33,18 +34,6 @@ def unescape_property(s):
     )
 
 
-def place(locations):
-    """(file as blogaudit displays it, startLine, startColumn) of the first physical location."""
-    for loc in locations or []:
-        phys = loc.get("physicalLocation") or {}
-        uri = (phys.get("artifactLocation") or {}).get("uri")
-        if uri is not None:
-            region = phys.get("region") or {}
-            path = unquote(uri[len("file://"):] if uri.startswith("file://") else uri)
-            return path, region.get("startLine"), region.get("startColumn")
-    return None, None, None
-
-
 def main(annotations_path, sarif_path):
     problems = []
     with open(sarif_path, encoding="utf-8") as fh:
@@ -53,14 +42,14 @@ def main(annotations_path, sarif_path):
     for res in run.get("results") or []:
         if res.get("suppressions"):
             continue
-        path, line, col = place(res.get("locations"))
+        path, line, col = place(res)
         text = (res.get("message") or {}).get("text")
         expected[(LEVEL.get(res.get("level", "warning")), res.get("ruleId"), path, line, col, text)] += 1
     inputs = Counter()
     for inv in run.get("invocations") or []:
         for n in inv.get("toolExecutionNotifications") or []:
             if n.get("level") in ("error", "warning"):
-                path, line, col = place(n.get("locations"))
+                path, line, col = place(n)
                 inputs[(n["level"], path, line, col)] += 1
     input_texts = [
         (n.get("message") or {}).get("text", "")
@@ -125,18 +114,10 @@ def main(annotations_path, sarif_path):
         for _ in range(n):
             problems.append(f"SARIF notification {key[0]} at {key[1]}:{key[2]}:{key[3]} has no annotation")
 
-    for p in problems:
-        print(f"github check: {p}", file=sys.stderr)
-    status = "FAILED" if problems else "ok"
-    print(
-        f"github check {status}: {findings} finding annotations, {inputs_seen} input annotations"
-        + (f"; {len(problems)} problem(s)" if problems else "")
+    return finish(
+        "github", problems, f"{findings} finding annotations, {inputs_seen} input annotations"
     )
-    return 1 if problems else 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    cli(main, __doc__)

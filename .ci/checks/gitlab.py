@@ -10,21 +10,11 @@ Prints a one-line summary; exits 1 on any mismatch.
 """
 import json
 import sys
-from urllib.parse import unquote
+
+from sarif_common import cli, finish, place
 
 SEVERITIES = {"info", "minor", "major", "critical", "blocker"}
 FINGERPRINT = "blogauditFingerprint/v1"
-
-
-def sarif_place(result):
-    """(file as blogaudit displays it, start line), or (None, None) for an object."""
-    for loc in result.get("locations") or []:
-        phys = loc.get("physicalLocation") or {}
-        uri = (phys.get("artifactLocation") or {}).get("uri")
-        if uri is not None:
-            path = unquote(uri[len("file://"):] if uri.startswith("file://") else uri)
-            return path, (phys.get("region") or {}).get("startLine")
-    return None, None
 
 
 def main(report_path, sarif_path):
@@ -76,7 +66,7 @@ def main(report_path, sarif_path):
             continue
         if issue.get("check_name") != res.get("ruleId"):
             problems.append(f"{where}: check_name {issue.get('check_name')} but SARIF ruleId {res.get('ruleId')}")
-        path, line = sarif_place(res)
+        path, line = place(res)[:2]
         if path is not None:
             if loc.get("path") != path:
                 problems.append(f"{where}: path {loc.get('path')!r} but SARIF {path!r}")
@@ -91,18 +81,8 @@ def main(report_path, sarif_path):
     for fp in sorted(missing, key=str):
         problems.append(f"SARIF result {fp} ({expected[fp].get('ruleId')}) is missing from the report")
 
-    for p in problems:
-        print(f"gitlab check: {p}", file=sys.stderr)
-    status = "FAILED" if problems else "ok"
-    print(
-        f"gitlab check {status}: {len(issues)} issues, {len(expected)} unsuppressed SARIF results"
-        + (f"; {len(problems)} problem(s)" if problems else "")
-    )
-    return 1 if problems else 0
+    return finish("gitlab", problems, f"{len(issues)} issues, {len(expected)} unsuppressed SARIF results")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    cli(main, __doc__)

@@ -11,20 +11,12 @@ Prints a one-line summary; exits 1 on any mismatch.
 import json
 import sys
 from collections import defaultdict
-from urllib.parse import unquote
+
+from sarif_common import cli, finish, place
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestSuite
 
 INPUTS_SUITE = "blogaudit inputs"
-
-
-def sarif_path(result):
-    """The file of a SARIF result as blogaudit displays it, or None for an object."""
-    for loc in result.get("locations") or []:
-        uri = ((loc.get("physicalLocation") or {}).get("artifactLocation") or {}).get("uri")
-        if uri is not None:
-            return unquote(uri[len("file://"):] if uri.startswith("file://") else uri)
-    return None
 
 
 def fq_name(result):
@@ -75,7 +67,7 @@ def main(xml_path, sarif_path_arg):
         run = json.load(fh)["runs"][0]
     groups = defaultdict(lambda: [0, 0])  # (rule, resource, file) -> [active, suppressed]
     for res in run.get("results") or []:
-        key = (res.get("ruleId"), fq_name(res), sarif_path(res))
+        key = (res.get("ruleId"), fq_name(res), place(res)[0])
         groups[key][1 if res.get("suppressions") else 0] += 1
     sarif_failing = {k for k, (active, _) in groups.items() if active}
     sarif_skipped = {k for k, (active, sup) in groups.items() if not active and sup}
@@ -112,19 +104,13 @@ def main(xml_path, sarif_path_arg):
     if input_errors != len(notifications):
         problems.append(f"{input_errors} input errors in JUnit, {len(notifications)} error notifications in SARIF")
 
-    for p in problems:
-        print(f"junit check: {p}", file=sys.stderr)
-    status = "FAILED" if problems else "ok"
-    print(
-        f"junit check {status}: {len(suites)} suites, {total['tests']} tests, {total['failures']} failures,"
-        f" {total['skipped']} skipped, {total['errors']} errors; {len(sarif_failing)} failing pairs in SARIF"
-        + (f"; {len(problems)} problem(s)" if problems else "")
+    return finish(
+        "junit",
+        problems,
+        f"{len(suites)} suites, {total['tests']} tests, {total['failures']} failures,"
+        f" {total['skipped']} skipped, {total['errors']} errors; {len(sarif_failing)} failing pairs in SARIF",
     )
-    return 1 if problems else 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    cli(main, __doc__)

@@ -121,11 +121,21 @@ impl Run {
 /// killed and fails the test (instead of hanging it); so does one killed by a signal (a stack
 /// overflow or abort) or one that panics.
 pub fn run_blogaudit(cwd: &Path, args: &[&str]) -> Run {
+    run_blogaudit_in_env(cwd, args, None)
+}
+
+/// [`run_blogaudit`] with exactly `env` as the environment when it is given (nothing
+/// inherited, so a CI runner's own variables such as `GITHUB_*` cannot leak in).
+pub fn run_blogaudit_in_env(cwd: &Path, args: &[&str], env: Option<&[(&str, &str)]>) -> Run {
     use std::io::Read;
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_blogaudit"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_blogaudit"));
+    if let Some(env) = env {
+        cmd.env_clear().envs(env.iter().copied());
+    }
+    let mut child = cmd
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
