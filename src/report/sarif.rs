@@ -540,4 +540,38 @@ mod tests {
         assert_eq!(kept, ["f2", "f3", "f5", "f7"]);
         assert_eq!(within_limit(&findings, 8).len(), 8);
     }
+
+    #[test]
+    fn a_run_over_githubs_limit_says_what_was_left_out() {
+        let findings: Vec<Finding> = (0..u32::try_from(MAX_RESULTS).unwrap() + 3)
+            .map(|i| finding(i, if i < 3 { Severity::Low } else { Severity::High }, false))
+            .collect();
+        let (rules, _) = crate::rules::RuleSet::load(None);
+        let files = std::collections::HashMap::new();
+        let report = Report {
+            findings: &findings,
+            diagnostics: &[],
+            rules: &rules,
+            files: &files,
+            checked: &[],
+            category: "blogaudit/scan",
+            verbose: false,
+            color: false,
+        };
+        let log = serde_json::to_value(build(&report)).unwrap();
+        let run = &log["runs"][0];
+        let results = run["results"].as_array().unwrap();
+        assert_eq!(results.len(), MAX_RESULTS);
+        assert!(
+            results.iter().all(|r| r["level"] == "error"),
+            "the low ones went"
+        );
+        let note = &run["invocations"][0]["toolExecutionNotifications"][0];
+        assert_eq!(note["descriptor"]["id"], "truncated");
+        assert!(note["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("3 of 25003 results are left out"));
+        assert_eq!(run["invocations"][0]["executionSuccessful"], true);
+    }
 }
