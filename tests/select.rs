@@ -143,6 +143,15 @@ fn baseline_hides_known_findings_and_reports_new_ones() {
             .any(|d| d["code"] == "baseline"));
     }
 
+    let human = run_blogaudit(dir.path(), &["scan", "k8s", "--baseline", "baseline.sarif"]);
+    assert!(
+        human
+            .stdout
+            .contains("are in the baseline and not reported"),
+        "the human report says findings were left out:\n{}",
+        human.stdout
+    );
+
     // A new violation: a second NodePort Service.
     std::fs::write(dir.path().join("k8s/extra.yaml"), common::NODEPORT_SERVICE).expect("write");
     let new = run_blogaudit(

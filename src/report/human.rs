@@ -23,7 +23,8 @@ pub fn render(r: &Report<'_>) -> String {
         .with_width(100);
     let mut out = String::new();
     for d in r.diagnostics {
-        if d.level == Level::Note && !r.verbose {
+        // Notes are for --verbose, except those that say findings were left out.
+        if d.level == Level::Note && !r.verbose && !matches!(d.code, "baseline" | "scope") {
             continue;
         }
         render_diagnostic(&handler, r, d, &mut out);
