@@ -53,6 +53,18 @@ pub struct Checked {
     pub location: Location,
 }
 
+impl ResourceRef {
+    /// `Kind/namespace/name`, or `Kind/name` without a namespace.
+    #[must_use]
+    pub fn qualified(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{}/{}", self.kind, self.name)
+        } else {
+            format!("{}/{}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
 /// One violation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {

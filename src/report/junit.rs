@@ -55,15 +55,6 @@ fn key<'a>(resource: &'a ResourceRef, location: &'a Location) -> Key<'a> {
     )
 }
 
-/// `Kind/namespace/name`, or `Kind/name` without a namespace.
-fn case_name(r: &ResourceRef) -> String {
-    if r.namespace.is_empty() {
-        format!("{}/{}", r.kind, r.name)
-    } else {
-        format!("{}/{}/{}", r.kind, r.namespace, r.name)
-    }
-}
-
 #[derive(Clone, Copy, Default)]
 struct Counts {
     tests: usize,
@@ -266,7 +257,7 @@ fn rule_suite(
                 .map_or(&[][..], |(_, list)| list.as_slice());
             cases.push(Case {
                 classname: place(&c.location).to_string(),
-                name: case_name(&c.resource),
+                name: c.resource.qualified(),
                 outcome: outcome(Some(&meta.remediation), findings),
             });
         }
@@ -280,7 +271,7 @@ fn rule_suite(
         let f = list[0];
         cases.push(Case {
             classname: place(&f.location).to_string(),
-            name: case_name(&f.resource),
+            name: f.resource.qualified(),
             outcome: outcome(meta.map(|m| m.remediation.as_str()), list),
         });
     }

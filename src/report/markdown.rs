@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::{docs_url, Report};
-use crate::finding::{Finding, Location, ResourceRef};
+use crate::finding::{Finding, Location};
 use crate::model::{Diagnostic, Level};
 use crate::rules::Severity;
 
@@ -139,7 +139,7 @@ pub fn render(r: &Report<'_>) -> String {
                 f.severity.as_str(),
                 rule_link(r, f),
                 code(&location(f)),
-                code(&resource(&f.resource)),
+                code(&f.resource.qualified()),
                 cell(&f.message)
             );
         }
@@ -188,14 +188,6 @@ fn location(f: &Finding) -> String {
     match &f.location {
         Location::File { path, span } => format!("{path}:{}", span.start.line),
         Location::Object { reference } => reference.clone(),
-    }
-}
-
-fn resource(r: &ResourceRef) -> String {
-    if r.namespace.is_empty() {
-        format!("{}/{}", r.kind, r.name)
-    } else {
-        format!("{}/{}/{}", r.kind, r.namespace, r.name)
     }
 }
 

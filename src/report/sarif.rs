@@ -262,15 +262,9 @@ fn location(f: &Finding) -> Location {
 }
 
 fn logical(f: &Finding) -> LogicalLocation {
-    let r = &f.resource;
-    let fq = if r.namespace.is_empty() {
-        format!("{}/{}", r.kind, r.name)
-    } else {
-        format!("{}/{}/{}", r.kind, r.namespace, r.name)
-    };
     LogicalLocation {
-        name: Some(r.name.clone()),
-        fully_qualified_name: Some(fq),
+        name: Some(f.resource.name.clone()),
+        fully_qualified_name: Some(f.resource.qualified()),
         kind: Some("resource".into()),
         ..Default::default()
     }
