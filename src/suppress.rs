@@ -99,13 +99,23 @@ pub fn apply(
     today: i64,
 ) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let mut by_resource: HashMap<(String, String, String, Option<String>), Vec<Entry>> =
-        HashMap::new();
+    // Entries by resource (kind, namespace, name, file), with where the annotation is (file
+    // and position) for diagnostics.
+    type Place = (Option<String>, Option<crate::model::Pos>);
+    type Key = (String, String, String, Option<String>);
+    let mut by_resource: HashMap<Key, (Vec<Entry>, Place)> = HashMap::new();
     for r in &inventory.resources {
         let Some(text) = annotation_of(r) else {
             continue;
         };
         let file = r.file().map(|f| f.path.clone());
+        let pos = r
+            .locate(&[
+                crate::model::PathSeg::Key("metadata".into()),
+                crate::model::PathSeg::Key("annotations".into()),
+                crate::model::PathSeg::Key(ANNOTATION.into()),
+            ])
+            .map(|(span, _)| span.start);
         let mut entries = Vec::new();
         for e in parse_entries(text) {
             match e {
@@ -119,20 +129,21 @@ pub fn apply(
                     if let Some(f) = &file {
                         d = d.in_file(f);
                     }
-                    if let Some((span, _)) = r.locate(&[
-                        crate::model::PathSeg::Key("metadata".into()),
-                        crate::model::PathSeg::Key("annotations".into()),
-                        crate::model::PathSeg::Key(ANNOTATION.into()),
-                    ]) {
-                        d = d.at(span.start);
+                    if let Some(p) = pos {
+                        d = d.at(p);
                     }
                     diags.push(d);
                 }
             }
         }
         by_resource.insert(
-            (r.kind.clone(), r.namespace.clone(), r.name.clone(), file),
-            entries,
+            (
+                r.kind.clone(),
+                r.namespace.clone(),
+                r.name.clone(),
+                file.clone(),
+            ),
+            (entries, (file, pos)),
         );
     }
     for f in findings.iter_mut() {
@@ -142,11 +153,15 @@ pub fn apply(
             f.resource.name.clone(),
             f.file().map(str::to_string),
         );
-        let from_annotation = by_resource.get(&key).and_then(|entries| {
-            entries
-                .iter()
-                .find(|e| e.rule == f.rule_id)
-                .map(|e| ("annotation", e.reason.clone(), e.until.clone()))
+        let from_annotation = by_resource.get(&key).and_then(|(entries, place)| {
+            entries.iter().find(|e| e.rule == f.rule_id).map(|e| {
+                (
+                    "annotation",
+                    e.reason.clone(),
+                    e.until.clone(),
+                    place.clone(),
+                )
+            })
         });
         let from_config = || {
             config
@@ -164,9 +179,13 @@ pub fn apply(
                             f.file().is_some_and(|file| file.starts_with(p.as_str()))
                         })
                 })
-                .map(|ig| ("config", ig.reason.clone(), ig.until.clone()))
+                .map(|ig| {
+                    let file = config.path.as_ref().map(|p| p.display().to_string());
+                    ("config", ig.reason.clone(), ig.until.clone(), (file, None))
+                })
         };
-        let Some((source, reason, until)) = from_annotation.or_else(from_config) else {
+        let Some((source, reason, until, (file, pos))) = from_annotation.or_else(from_config)
+        else {
             continue;
         };
         let expired = until
@@ -174,18 +193,23 @@ pub fn apply(
             .and_then(parse_date)
             .is_some_and(|d| d < today);
         if expired {
-            diags.push(
-                Diagnostic::warning(
-                    "suppression",
-                    format!(
-                        "suppression of {} on {} expired on {}; the finding is reported again",
-                        f.rule_id,
-                        f.place(),
-                        until.unwrap_or_default()
-                    ),
-                )
-                .help("fix the finding, or renew the suppression with a new date and reason"),
-            );
+            let mut d = Diagnostic::warning(
+                "suppression",
+                format!(
+                    "suppression of {} on {} expired on {}; the finding is reported again",
+                    f.rule_id,
+                    f.place(),
+                    until.unwrap_or_default()
+                ),
+            )
+            .help("fix the finding, or renew the suppression with a new date and reason");
+            if let Some(file) = &file {
+                d = d.in_file(file);
+            }
+            if let Some(p) = pos {
+                d = d.at(p);
+            }
+            diags.push(d);
             continue;
         }
         f.suppression = Some(Suppression {

@@ -534,6 +534,9 @@ fn annotation_suppresses_with_a_reason_until_it_expires() {
         "the expiry names the finding's place: {:#}",
         expired[0]
     );
+    // …and sits on the annotation that expired.
+    assert_eq!(expired[0]["file"], "svc.yaml", "{:#}", expired[0]);
+    assert_eq!(expired[0]["pos"]["line"], 17, "{:#}", expired[0]);
     let unexplained: Vec<_> = warnings
         .iter()
         .filter(|d| d["message"].as_str().unwrap_or_default().contains("reason"))
@@ -594,10 +597,14 @@ until = \"2000-01-01\"
     assert_eq!(web["suppression"]["source"], "config", "{web:#}");
     assert_eq!(web["suppression"]["reason"], "accepted in OPS-1", "{web:#}");
     assert!(finding(&report, "BA110", "old")["suppression"].is_null());
-    assert_eq!(
-        diagnostics(&report, "suppression").len(),
-        1,
-        "expiry warning: {report:#}"
+    let expiry = diagnostics(&report, "suppression");
+    assert_eq!(expiry.len(), 1, "expiry warning: {report:#}");
+    assert!(
+        expiry[0]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("blogaudit.toml")),
+        "the expiry names the config file: {:#}",
+        expiry[0]
     );
     let sarif = run(dir.path(), &["scan", ".", "--format", "sarif"]).json();
     let suppressed: Vec<&Value> = sarif["runs"][0]["results"]
