@@ -267,11 +267,14 @@ impl Builder {
             None => self.root = Some(value),
             Some(Frame::Seq { items, .. }) => items.push(value),
             Some(Frame::Map { map, key, .. }) => {
-                let Some((k, _)) = key.take() else {
+                let Some((k, at)) = key.take() else {
                     return Err(Self::err(span, "value without a key"));
                 };
                 if map.contains_key(&k) {
-                    return Err(Self::err(span, format!("duplicate key `{k}` in a mapping")));
+                    return Err(YamlError {
+                        pos: at,
+                        message: format!("duplicate key `{k}` in a mapping"),
+                    });
                 }
                 map.insert(k, value);
             }
@@ -386,8 +389,13 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_errors() {
-        let (_, err) = parse_stream("a: 1\na: 2\n");
-        assert_eq!(err.unwrap().pos.line, 2);
+        let (_, err) = parse_stream("a: 1\nb:\n  c: 1\n  c: 2\n");
+        let pos = err.unwrap().pos;
+        assert_eq!(
+            (pos.line, pos.column),
+            (4, 3),
+            "at the second key, not its value"
+        );
     }
 
     #[test]
