@@ -40,24 +40,30 @@ containers(obj) := {c |
 	}
 }
 
+# `data.inventory`, looked up once per evaluation: a rule's value is cached, while every
+# `data.` reference in a function body is resolved again.
+inventory := data.inventory
+
 # Kinds that are not namespaced come from the engine's own list (model::CLUSTER_SCOPED), so
 # rules and the inventory agree on where an object lives.
-cluster_scoped(obj) if data.inventory.cluster_scoped_kinds[obj.kind]
+cluster_scoped(obj) if inventory.cluster_scoped_kinds[obj.kind]
 
-namespace(obj) := "" if cluster_scoped(obj)
-
-namespace(obj) := ns if {
-	not cluster_scoped(obj)
-	ns := object.get(obj, ["metadata", "namespace"], "default")
-}
+namespace(obj) := "" if {
+	cluster_scoped(obj)
+} else := object.get(obj, ["metadata", "namespace"], "default")
 
 name(obj) := object.get(obj, ["metadata", "name"], "<unnamed>")
 
-describe(obj) := sprintf("%s %s", [obj.kind, name(obj)]) if namespace(obj) == ""
+describe(obj) := text if {
+	ns := namespace(obj)
+	text := describe_in(obj.kind, ns, name(obj))
+}
 
-describe(obj) := sprintf("%s %s/%s", [obj.kind, namespace(obj), name(obj)]) if namespace(obj) != ""
+describe_in(kind, "", n) := sprintf("%s %s", [kind, n])
 
-objects(kind, ns) := object.get(data.inventory.objects, [kind, ns], {})
+describe_in(kind, ns, n) := sprintf("%s %s/%s", [kind, ns, n]) if ns != ""
+
+objects(kind, ns) := object.get(inventory.objects, [kind, ns], {})
 
 # Kubernetes LabelSelector semantics: every matchLabels entry and every matchExpressions
 # requirement must hold. An empty selector ({}) selects every object.
@@ -101,6 +107,25 @@ map_selects(selector, labels) if {
 	}
 }
 
-# The containers of `input`, computed once per evaluation (a rule's value is cached, a
-# function's is not): rules should iterate this rather than call containers(input).
-input_containers := containers(input)
+# The pod spec of `input` and its path, computed once per evaluation (a rule's value is cached,
+# a function's is re-evaluated at every call). Referencing any rule of this package evaluates
+# all of them, so only cheap ones live here.
+input_pod_spec_path := ["spec"] if input.kind == "Pod"
+
+input_pod_spec_path := ["spec", "template", "spec"] if input.kind in template_kinds
+
+input_pod_spec_path := ["spec", "jobTemplate", "spec", "template", "spec"] if input.kind == "CronJob"
+
+input_pod_spec := object.get(input, input_pod_spec_path, {})
+
+# The containers of `input`, as containers(input) gives them: rules should iterate this rather
+# than call containers(input).
+input_containers := {c |
+	some field in container_fields
+	some i, container in object.get(input_pod_spec, field, [])
+	c := {
+		"container": container,
+		"path": array.concat(input_pod_spec_path, [field, i]),
+		"type": field,
+	}
+}

@@ -69,29 +69,30 @@ pod_value(field) := object.get(pod_sc, field, null)
 
 inherits(c, field) if own(c, field) == null
 
-effective(c, field) := own(c, field) if not inherits(c, field)
-
-effective(c, field) := pod_value(field) if inherits(c, field)
-
-non_root(c) if effective(c, "runAsNonRoot") == true
+# Its own value when set, else the pod's. (The else chains below check each condition once,
+# and only until one holds.)
+effective(c, field) := value if {
+	value := own(c, field)
+	value != null
+} else := pod_value(field)
 
 non_root(c) if {
+	effective(c, "runAsNonRoot") == true
+} else := true if {
 	uid := effective(c, "runAsUser")
 	is_number(uid)
 	uid > 0
 }
 
 # A container that some explicit root setting (its own or an inherited pod-level one) covers.
-explicit_root(c) if own(c, "runAsUser") == 0
-
-explicit_root(c) if own(c, "runAsNonRoot") == false
-
 explicit_root(c) if {
+	own(c, "runAsUser") == 0
+} else := true if {
+	own(c, "runAsNonRoot") == false
+} else := true if {
 	pod_value("runAsUser") == 0
 	inherits(c, "runAsUser")
-}
-
-explicit_root(c) if {
+} else := true if {
 	pod_value("runAsNonRoot") == false
 	inherits(c, "runAsNonRoot")
 }
@@ -107,13 +108,15 @@ inheriting_names(field) := concat(", ", sort([sprintf("%q", [c.container.name]) 
 	inherits(c, field)
 ]))
 
+subject := k8s.describe(input)
+
 # Container-level runAsUser: 0.
 violation contains v if {
 	some c in k8s.input_containers
 	own(c, "runAsUser") == 0
 	v := {
 		"path": array.concat(c.path, ["securityContext", "runAsUser"]),
-		"message": sprintf("%s %q of %s runs as root: securityContext.runAsUser is 0", [label(c), c.container.name, k8s.describe(input)]),
+		"message": sprintf("%s %q of %s runs as root: securityContext.runAsUser is 0", [label(c), c.container.name, subject]),
 	}
 }
 
@@ -123,7 +126,7 @@ violation contains v if {
 	own(c, "runAsNonRoot") == false
 	v := {
 		"path": array.concat(c.path, ["securityContext", "runAsNonRoot"]),
-		"message": sprintf("%s %q of %s allows running as root: securityContext.runAsNonRoot is false", [label(c), c.container.name, k8s.describe(input)]),
+		"message": sprintf("%s %q of %s allows running as root: securityContext.runAsNonRoot is false", [label(c), c.container.name, subject]),
 		"fix": {"value": true},
 	}
 }
@@ -135,7 +138,7 @@ violation contains v if {
 	inherits(c, "runAsUser")
 	v := {
 		"path": array.concat(pod_sc_path, ["runAsUser"]),
-		"message": sprintf("pod securityContext.runAsUser of %s is 0 (root), and containers %s inherit it", [k8s.describe(input), inheriting_names("runAsUser")]),
+		"message": sprintf("pod securityContext.runAsUser of %s is 0 (root), and containers %s inherit it", [subject, inheriting_names("runAsUser")]),
 	}
 }
 
@@ -146,7 +149,7 @@ violation contains v if {
 	inherits(c, "runAsNonRoot")
 	v := {
 		"path": array.concat(pod_sc_path, ["runAsNonRoot"]),
-		"message": sprintf("pod securityContext.runAsNonRoot of %s is false, and containers %s inherit it", [k8s.describe(input), inheriting_names("runAsNonRoot")]),
+		"message": sprintf("pod securityContext.runAsNonRoot of %s is false, and containers %s inherit it", [subject, inheriting_names("runAsNonRoot")]),
 		"fix": {"value": true},
 	}
 }
@@ -158,7 +161,7 @@ violation contains v if {
 	not non_root(c)
 	v := {
 		"path": array.concat(c.path, ["securityContext", "runAsNonRoot"]),
-		"message": sprintf("%s %q of %s may run as root: neither it nor the pod sets runAsNonRoot: true or a runAsUser above 0", [label(c), c.container.name, k8s.describe(input)]),
+		"message": sprintf("%s %q of %s may run as root: neither it nor the pod sets runAsNonRoot: true or a runAsUser above 0", [label(c), c.container.name, subject]),
 		"fix": {"value": true},
 	}
 }

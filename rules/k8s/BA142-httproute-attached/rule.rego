@@ -171,33 +171,44 @@ describe_ref(ref) := sprintf("Gateway %s/%s", [ref_namespace(ref), ref.name])
 
 parent_refs := object.get(input, ["spec", "parentRefs"], [])
 
+# The parentRefs that name a Gateway, and those whose Gateway exists (with it): resolved once
+# per evaluation, then shared by the checks below.
+gateway_parents contains [i, ref] if {
+	some i, ref in parent_refs
+	gateway_ref(ref)
+}
+
+attached contains [i, ref, gw] if {
+	some [i, ref] in gateway_parents
+	gw := gateway(ref)
+}
+
+subject := k8s.describe(input)
+
 violation contains v if {
 	count(parent_refs) == 0
 	v := {
 		"path": ["spec", "parentRefs"],
-		"message": sprintf("%s has no parentRefs, so no Gateway serves it", [k8s.describe(input)]),
+		"message": sprintf("%s has no parentRefs, so no Gateway serves it", [subject]),
 	}
 }
 
 violation contains v if {
-	some i, ref in parent_refs
-	gateway_ref(ref)
+	some [i, ref] in gateway_parents
 	not gateway(ref)
 	v := {
 		"path": ["spec", "parentRefs", i, "name"],
-		"message": sprintf("parentRefs[%d] of %s names %s, which does not exist", [i, k8s.describe(input), describe_ref(ref)]),
+		"message": sprintf("parentRefs[%d] of %s names %s, which does not exist", [i, subject, describe_ref(ref)]),
 	}
 }
 
 violation contains v if {
-	some i, ref in parent_refs
-	gateway_ref(ref)
-	gw := gateway(ref)
+	some [i, ref, gw] in attached
 	ref.sectionName
 	not some_listener_named(gw, ref.sectionName)
 	v := {
 		"path": ["spec", "parentRefs", i, "sectionName"],
-		"message": sprintf("parentRefs[%d] of %s names listener %q, which %s does not have", [i, k8s.describe(input), ref.sectionName, describe_ref(ref)]),
+		"message": sprintf("parentRefs[%d] of %s names listener %q, which %s does not have", [i, subject, ref.sectionName, describe_ref(ref)]),
 	}
 }
 
@@ -207,15 +218,13 @@ some_listener_named(gw, name) if {
 }
 
 violation contains v if {
-	some i, ref in parent_refs
-	gateway_ref(ref)
-	gw := gateway(ref)
+	some [i, ref, gw] in attached
 	ref.port
 	not missing_section(gw, ref)
 	count(selected(ref, gw)) == 0
 	v := {
 		"path": ["spec", "parentRefs", i, "port"],
-		"message": sprintf("parentRefs[%d] of %s asks for port %v, on which %s has no matching listener", [i, k8s.describe(input), ref.port, describe_ref(ref)]),
+		"message": sprintf("parentRefs[%d] of %s asks for port %v, on which %s has no matching listener", [i, subject, ref.port, describe_ref(ref)]),
 	}
 }
 
@@ -225,16 +234,14 @@ missing_section(gw, ref) if {
 }
 
 violation contains v if {
-	some i, ref in parent_refs
-	gateway_ref(ref)
-	gw := gateway(ref)
+	some [i, ref, gw] in attached
 	candidates := selected(ref, gw)
 	count(candidates) > 0
 	not some_accepts(candidates, gw)
 	reasons := sort([sprintf("listener %q: %s", [object.get(l, "name", "<unnamed>"), concat("; ", sort(rejections(l, gw)))]) | some l in candidates])
 	v := {
 		"path": ["spec", "parentRefs", i],
-		"message": sprintf("no listener of %s accepts %s (%s)", [describe_ref(ref), k8s.describe(input), concat(", ", reasons)]),
+		"message": sprintf("no listener of %s accepts %s (%s)", [describe_ref(ref), subject, concat(", ", reasons)]),
 	}
 }
 
@@ -245,15 +252,13 @@ some_accepts(candidates, gw) if {
 
 # A ref that selects no listener at all (a Gateway without listeners).
 violation contains v if {
-	some i, ref in parent_refs
-	gateway_ref(ref)
-	gw := gateway(ref)
+	some [i, ref, gw] in attached
 	not ref.sectionName
 	not ref.port
 	count(listeners(gw)) == 0
 	v := {
 		"path": ["spec", "parentRefs", i],
-		"message": sprintf("%s has no listeners, so %s cannot attach to it", [describe_ref(ref), k8s.describe(input)]),
+		"message": sprintf("%s has no listeners, so %s cannot attach to it", [describe_ref(ref), subject]),
 	}
 }
 
@@ -271,6 +276,12 @@ backends contains [r, b, ref] if {
 }
 
 backend_ns(ref) := object.get(ref, "namespace", route_ns)
+
+# The backends whose Service exists, with it (looked up once per backend).
+served contains [r, b, ref, svc] if {
+	some [r, b, ref] in backends
+	svc := service(ref)
+}
 
 service(ref) := k8s.objects("Service", backend_ns(ref))[ref.name]
 
@@ -291,29 +302,27 @@ violation contains v if {
 	not service(ref)
 	v := {
 		"path": ["spec", "rules", r, "backendRefs", b, "name"],
-		"message": sprintf("rules[%d].backendRefs[%d] of %s names Service %s/%s, which does not exist", [r, b, k8s.describe(input), backend_ns(ref), ref.name]),
+		"message": sprintf("rules[%d].backendRefs[%d] of %s names Service %s/%s, which does not exist", [r, b, subject, backend_ns(ref), ref.name]),
 	}
 }
 
 violation contains v if {
-	some [r, b, ref] in backends
-	service(ref)
+	some [r, b, ref, _] in served
 	backend_ns(ref) != route_ns
 	not granted(ref)
 	v := {
 		"path": ["spec", "rules", r, "backendRefs", b, "namespace"],
-		"message": sprintf("rules[%d].backendRefs[%d] of %s crosses into namespace %q, where no ReferenceGrant lets HTTPRoutes from %q reach Service %q", [r, b, k8s.describe(input), backend_ns(ref), route_ns, ref.name]),
+		"message": sprintf("rules[%d].backendRefs[%d] of %s crosses into namespace %q, where no ReferenceGrant lets HTTPRoutes from %q reach Service %q", [r, b, subject, backend_ns(ref), route_ns, ref.name]),
 	}
 }
 
 violation contains v if {
-	some [r, b, ref] in backends
-	svc := service(ref)
+	some [r, b, ref, svc] in served
 	ref.port
 	ports := {p.port | some p in object.get(svc, ["spec", "ports"], [])}
 	not ref.port in ports
 	v := {
 		"path": ["spec", "rules", r, "backendRefs", b, "port"],
-		"message": sprintf("rules[%d].backendRefs[%d] of %s asks for port %v, which Service %s/%s does not expose", [r, b, k8s.describe(input), ref.port, backend_ns(ref), ref.name]),
+		"message": sprintf("rules[%d].backendRefs[%d] of %s asks for port %v, which Service %s/%s does not expose", [r, b, subject, ref.port, backend_ns(ref), ref.name]),
 	}
 }

@@ -124,36 +124,24 @@ trusted_registry(info) if {
 	regex.match(ecr_host_pattern, info.host)
 }
 
-registry_problems(info) := [] if trusted_registry(info)
-
-registry_problems(info) := [sprintf("it comes from %s, not the configured registry %s", [info.host, configured_registry])] if {
-	not trusted_registry(info)
+# An else chain: each condition is checked once, and only until one holds.
+registry_problems(info) := [] if {
+	trusted_registry(info)
+} else := [sprintf("it comes from %s, not the configured registry %s", [info.host, configured_registry])] if {
 	configured_registry != ""
-}
+} else := [sprintf("it comes from %s, not a private ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)", [info.host])]
 
-registry_problems(info) := [sprintf("it comes from %s, not a private ECR registry (<account>.dkr.ecr.<region>.amazonaws.com)", [info.host])] if {
-	not trusted_registry(info)
-	configured_registry == ""
-}
-
-pin_problems(info) := [] if pinned(info)
-
-pin_problems(info) := ["it is not pinned (no tag or digest means latest)"] if {
-	not pinned(info)
-	not info.digest
+pin_problems(info) := [] if {
+	pinned(info)
+} else := [sprintf("its digest %s is not a sha256 digest", [info.digest])] if {
+	info.digest
+} else := ["it uses the mutable tag latest"] if {
+	info.tag == "latest"
+} else := ["it is not pinned (no tag or digest means latest)"] if {
 	not info.tag
 }
 
-pin_problems(info) := ["it uses the mutable tag latest"] if {
-	not pinned(info)
-	not info.digest
-	info.tag == "latest"
-}
-
-pin_problems(info) := [sprintf("its digest %s is not a sha256 digest", [info.digest])] if {
-	not pinned(info)
-	info.digest
-}
+subject := k8s.describe(input)
 
 violation contains v if {
 	some c in k8s.input_containers
@@ -164,6 +152,6 @@ violation contains v if {
 	count(problems) > 0
 	v := {
 		"path": array.concat(c.path, ["image"]),
-		"message": sprintf("image %q of %s %q in %s: %s", [image, label(c), c.container.name, k8s.describe(input), concat("; ", problems)]),
+		"message": sprintf("image %q of %s %q in %s: %s", [image, label(c), c.container.name, subject, concat("; ", problems)]),
 	}
 }
