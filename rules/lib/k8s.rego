@@ -108,24 +108,34 @@ map_selects(selector, labels) if {
 }
 
 # The pod spec of `input` and its path, computed once per evaluation (a rule's value is cached,
-# a function's is re-evaluated at every call). Referencing any rule of this package evaluates
-# all of them, so only cheap ones live here.
-input_pod_spec_path := ["spec"] if input.kind == "Pod"
-
-input_pod_spec_path := ["spec", "template", "spec"] if input.kind in template_kinds
-
-input_pod_spec_path := ["spec", "jobTemplate", "spec", "template", "spec"] if input.kind == "CronJob"
+# a function's is re-evaluated at every call).
+#
+# Cost: each rule that an evaluation reads costs about as much as a few tests, so these rules
+# read as few other rules as they can (the kinds are spelled out rather than read from
+# `template_kinds`, the alternatives are one else chain). Referencing one rule through the
+# package (`k8s.input_containers`) evaluates every rule of the package; a rule file that imports
+# the rule itself (`import data.blogaudit.lib.k8s.input_containers`) evaluates only that one.
+input_pod_spec_path := ["spec", "template", "spec"] if {
+	# template_kinds
+	input.kind in {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"}
+} else := ["spec"] if {
+	input.kind == "Pod"
+} else := ["spec", "jobTemplate", "spec", "template", "spec"] if {
+	input.kind == "CronJob"
+}
 
 input_pod_spec := object.get(input, input_pod_spec_path, {})
 
 # The containers of `input`, as containers(input) gives them: rules should iterate this rather
 # than call containers(input).
 input_containers := {c |
-	some field in container_fields
-	some i, container in object.get(input_pod_spec, field, [])
+	spec_path := input_pod_spec_path
+	spec := object.get(input, spec_path, {})
+	some field in ["initContainers", "containers", "ephemeralContainers"] # container_fields
+	some i, container in object.get(spec, field, [])
 	c := {
 		"container": container,
-		"path": array.concat(input_pod_spec_path, [field, i]),
+		"path": array.concat(spec_path, [field, i]),
 		"type": field,
 	}
 }

@@ -56,10 +56,13 @@ package blogaudit.BA101
 import rego.v1
 
 import data.blogaudit.lib.k8s
+import data.blogaudit.lib.k8s.input_containers
+import data.blogaudit.lib.k8s.input_pod_spec
+import data.blogaudit.lib.k8s.input_pod_spec_path
 
-pod_sc := object.get(k8s.pod_spec(input), "securityContext", {})
+pod_sc := object.get(input_pod_spec, "securityContext", {})
 
-pod_sc_path := array.concat(k8s.pod_spec_path(input), ["securityContext"])
+pod_sc_path := array.concat(input_pod_spec_path, ["securityContext"])
 
 # The container's own value of a securityContext field (null when unset).
 own(c, field) := object.get(c.container, ["securityContext", field], null)
@@ -104,7 +107,7 @@ label(c) := "ephemeral container" if c.type == "ephemeralContainers"
 label(c) := "container" if c.type == "containers"
 
 inheriting_names(field) := concat(", ", sort([sprintf("%q", [c.container.name]) |
-	some c in k8s.input_containers
+	some c in input_containers
 	inherits(c, field)
 ]))
 
@@ -112,7 +115,7 @@ subject := k8s.describe(input)
 
 # Container-level runAsUser: 0.
 violation contains v if {
-	some c in k8s.input_containers
+	some c in input_containers
 	own(c, "runAsUser") == 0
 	v := {
 		"path": array.concat(c.path, ["securityContext", "runAsUser"]),
@@ -122,7 +125,7 @@ violation contains v if {
 
 # Container-level runAsNonRoot: false.
 violation contains v if {
-	some c in k8s.input_containers
+	some c in input_containers
 	own(c, "runAsNonRoot") == false
 	v := {
 		"path": array.concat(c.path, ["securityContext", "runAsNonRoot"]),
@@ -134,7 +137,7 @@ violation contains v if {
 # Pod-level runAsUser: 0 that a container inherits.
 violation contains v if {
 	pod_value("runAsUser") == 0
-	some c in k8s.input_containers
+	some c in input_containers
 	inherits(c, "runAsUser")
 	v := {
 		"path": array.concat(pod_sc_path, ["runAsUser"]),
@@ -145,7 +148,7 @@ violation contains v if {
 # Pod-level runAsNonRoot: false that a container inherits.
 violation contains v if {
 	pod_value("runAsNonRoot") == false
-	some c in k8s.input_containers
+	some c in input_containers
 	inherits(c, "runAsNonRoot")
 	v := {
 		"path": array.concat(pod_sc_path, ["runAsNonRoot"]),
@@ -156,7 +159,7 @@ violation contains v if {
 
 # Nothing makes the container non-root.
 violation contains v if {
-	some c in k8s.input_containers
+	some c in input_containers
 	not explicit_root(c)
 	not non_root(c)
 	v := {

@@ -46,6 +46,7 @@ package blogaudit.BA102
 import rego.v1
 
 import data.blogaudit.lib.k8s
+import data.blogaudit.lib.k8s.input_containers
 
 label(c) := "init container" if c.type == "initContainers"
 
@@ -53,8 +54,10 @@ label(c) := "ephemeral container" if c.type == "ephemeralContainers"
 
 label(c) := "container" if c.type == "containers"
 
+subject := k8s.describe(input)
+
 violation contains v if {
-	some c in k8s.input_containers
+	some c in input_containers
 	value := object.get(c.container, ["securityContext", "allowPrivilegeEscalation"], null)
 	value != false
 	v := {
@@ -64,6 +67,6 @@ violation contains v if {
 	}
 }
 
-message(c, value) := sprintf("%s %q of %s sets securityContext.allowPrivilegeEscalation: true", [label(c), c.container.name, k8s.describe(input)]) if value == true
+message(c, value) := sprintf("%s %q of %s sets securityContext.allowPrivilegeEscalation: true", [label(c), c.container.name, subject]) if value == true
 
-message(c, value) := sprintf("%s %q of %s does not set securityContext.allowPrivilegeEscalation: false", [label(c), c.container.name, k8s.describe(input)]) if value != true
+message(c, value) := sprintf("%s %q of %s does not set securityContext.allowPrivilegeEscalation: false", [label(c), c.container.name, subject]) if value != true

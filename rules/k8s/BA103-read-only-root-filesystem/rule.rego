@@ -50,6 +50,7 @@ package blogaudit.BA103
 import rego.v1
 
 import data.blogaudit.lib.k8s
+import data.blogaudit.lib.k8s.input_containers
 
 label(c) := "init container" if c.type == "initContainers"
 
@@ -57,8 +58,10 @@ label(c) := "ephemeral container" if c.type == "ephemeralContainers"
 
 label(c) := "container" if c.type == "containers"
 
+subject := k8s.describe(input)
+
 violation contains v if {
-	some c in k8s.input_containers
+	some c in input_containers
 	value := object.get(c.container, ["securityContext", "readOnlyRootFilesystem"], null)
 	value != true
 	v := {
@@ -68,6 +71,6 @@ violation contains v if {
 	}
 }
 
-message(c, value) := sprintf("%s %q of %s sets securityContext.readOnlyRootFilesystem: false", [label(c), c.container.name, k8s.describe(input)]) if value == false
+message(c, value) := sprintf("%s %q of %s sets securityContext.readOnlyRootFilesystem: false", [label(c), c.container.name, subject]) if value == false
 
-message(c, value) := sprintf("%s %q of %s does not set securityContext.readOnlyRootFilesystem: true", [label(c), c.container.name, k8s.describe(input)]) if value != false
+message(c, value) := sprintf("%s %q of %s does not set securityContext.readOnlyRootFilesystem: true", [label(c), c.container.name, subject]) if value != false

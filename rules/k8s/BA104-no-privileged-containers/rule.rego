@@ -47,6 +47,9 @@ package blogaudit.BA104
 import rego.v1
 
 import data.blogaudit.lib.k8s
+import data.blogaudit.lib.k8s.input_containers
+import data.blogaudit.lib.k8s.input_pod_spec
+import data.blogaudit.lib.k8s.input_pod_spec_path
 
 host_namespace_fields := ["hostPID", "hostIPC", "hostNetwork"]
 
@@ -56,37 +59,37 @@ label(c) := "ephemeral container" if c.type == "ephemeralContainers"
 
 label(c) := "container" if c.type == "containers"
 
+subject := k8s.describe(input)
+
 # Privileged containers.
 violation contains v if {
-	some c in k8s.input_containers
+	some c in input_containers
 	object.get(c.container, ["securityContext", "privileged"], false) == true
 	v := {
 		"path": array.concat(c.path, ["securityContext", "privileged"]),
-		"message": sprintf("%s %q of %s is privileged (securityContext.privileged: true)", [label(c), c.container.name, k8s.describe(input)]),
+		"message": sprintf("%s %q of %s is privileged (securityContext.privileged: true)", [label(c), c.container.name, subject]),
 		"fix": {"value": false},
 	}
 }
 
 # Host namespaces shared with the node.
 violation contains v if {
-	spec := k8s.pod_spec(input)
 	some field in host_namespace_fields
-	object.get(spec, field, false) == true
+	object.get(input_pod_spec, field, false) == true
 	v := {
-		"path": array.concat(k8s.pod_spec_path(input), [field]),
-		"message": sprintf("%s shares the node's namespace: %s is true", [k8s.describe(input), field]),
+		"path": array.concat(input_pod_spec_path, [field]),
+		"message": sprintf("%s shares the node's namespace: %s is true", [subject, field]),
 		"fix": {"value": false},
 	}
 }
 
 # hostPath volumes.
 violation contains v if {
-	spec := k8s.pod_spec(input)
-	some i, volume in object.get(spec, "volumes", [])
+	some i, volume in object.get(input_pod_spec, "volumes", [])
 	host_path := object.get(volume, "hostPath", null)
 	host_path != null
 	v := {
-		"path": array.concat(k8s.pod_spec_path(input), ["volumes", i, "hostPath"]),
-		"message": sprintf("volume %q of %s mounts the node path %q (hostPath)", [object.get(volume, "name", ""), k8s.describe(input), object.get(host_path, "path", "")]),
+		"path": array.concat(input_pod_spec_path, ["volumes", i, "hostPath"]),
+		"message": sprintf("volume %q of %s mounts the node path %q (hostPath)", [object.get(volume, "name", ""), subject, object.get(host_path, "path", "")]),
 	}
 }

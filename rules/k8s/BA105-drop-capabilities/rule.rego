@@ -51,6 +51,7 @@ package blogaudit.BA105
 import rego.v1
 
 import data.blogaudit.lib.k8s
+import data.blogaudit.lib.k8s.input_containers
 
 allowed_additions := {"NET_BIND_SERVICE"}
 
@@ -67,28 +68,30 @@ drops_all(c) if {
 	normalize(capability) == "ALL"
 }
 
-as_array(x) := x if is_array(x)
+as_array(x) := x if {
+	is_array(x)
+} else := []
 
-as_array(x) := [] if not is_array(x)
+subject := k8s.describe(input)
 
 # `drop` does not list ALL.
 violation contains v if {
-	some c in k8s.input_containers
+	some c in input_containers
 	not drops_all(c)
 	v := {
 		"path": array.concat(c.path, ["securityContext", "capabilities", "drop"]),
-		"message": sprintf("%s %q of %s does not drop ALL capabilities (securityContext.capabilities.drop)", [label(c), c.container.name, k8s.describe(input)]),
+		"message": sprintf("%s %q of %s does not drop ALL capabilities (securityContext.capabilities.drop)", [label(c), c.container.name, subject]),
 		"fix": {"value": ["ALL"]},
 	}
 }
 
 # Each added capability other than NET_BIND_SERVICE.
 violation contains v if {
-	some c in k8s.input_containers
+	some c in input_containers
 	some j, capability in as_array(object.get(c.container, ["securityContext", "capabilities", "add"], []))
 	not normalize(capability) in allowed_additions
 	v := {
 		"path": array.concat(c.path, ["securityContext", "capabilities", "add", j]),
-		"message": sprintf("%s %q of %s adds capability %v (only NET_BIND_SERVICE may be added)", [label(c), c.container.name, k8s.describe(input), capability]),
+		"message": sprintf("%s %q of %s adds capability %v (only NET_BIND_SERVICE may be added)", [label(c), c.container.name, subject, capability]),
 	}
 }

@@ -66,20 +66,26 @@ package blogaudit.BA132
 import rego.v1
 
 import data.blogaudit.lib.k8s
+import data.blogaudit.lib.k8s.input_pod_spec
+import data.blogaudit.lib.k8s.input_pod_spec_path
 
-spec := k8s.pod_spec(input)
+spec := input_pod_spec
 
-spec_path := k8s.pod_spec_path(input)
+spec_path := input_pod_spec_path
+
+# Checked once per evaluation (a function is re-evaluated at every call).
+workload if k8s.is_workload(input)
+
+subject := k8s.describe(input)
 
 ns := k8s.namespace(input)
 
 # The field that names the ServiceAccount, and its value. An empty name means "default".
 names(field) if object.get(spec, field, "") != ""
 
-sa_field := "serviceAccountName" if names("serviceAccountName")
-
-sa_field := "serviceAccount" if {
-	not names("serviceAccountName")
+sa_field := "serviceAccountName" if {
+	names("serviceAccountName")
+} else := "serviceAccount" if {
 	names("serviceAccount")
 }
 
@@ -100,21 +106,21 @@ dedicated if {
 }
 
 violation contains v if {
-	k8s.is_workload(input)
+	workload
 	not dedicated
 	v := {
 		"path": array.concat(spec_path, [named_field]),
-		"message": sprintf("%s runs as the %q ServiceAccount of namespace %q; give it a ServiceAccount of its own", [k8s.describe(input), effective_sa, ns]),
+		"message": sprintf("%s runs as the %q ServiceAccount of namespace %q; give it a ServiceAccount of its own", [subject, effective_sa, ns]),
 	}
 }
 
 violation contains v if {
-	k8s.is_workload(input)
+	workload
 	dedicated
 	not k8s.objects("ServiceAccount", ns)[sa_name]
 	v := {
 		"path": array.concat(spec_path, [sa_field]),
-		"message": sprintf("%s names ServiceAccount %q, which does not exist in namespace %q", [k8s.describe(input), sa_name, ns]),
+		"message": sprintf("%s names ServiceAccount %q, which does not exist in namespace %q", [subject, sa_name, ns]),
 	}
 }
 
@@ -124,12 +130,12 @@ sa_opts_out if {
 }
 
 violation contains v if {
-	k8s.is_workload(input)
+	workload
 	not has_automount_setting
 	not sa_opts_out
 	v := {
 		"path": array.concat(spec_path, ["automountServiceAccountToken"]),
-		"message": sprintf("%s mounts the API token of ServiceAccount %s/%s: neither the pod spec nor the ServiceAccount sets automountServiceAccountToken: false", [k8s.describe(input), ns, effective_sa]),
+		"message": sprintf("%s mounts the API token of ServiceAccount %s/%s: neither the pod spec nor the ServiceAccount sets automountServiceAccountToken: false", [subject, ns, effective_sa]),
 		"fix": {"value": false},
 	}
 }

@@ -56,6 +56,7 @@ package blogaudit.BA150
 import rego.v1
 
 import data.blogaudit.lib.k8s
+import data.blogaudit.lib.k8s.input_containers
 
 probes := ["readinessProbe", "livenessProbe"]
 
@@ -66,13 +67,15 @@ serving(c) if {
 	count(ports) > 0
 }
 
+subject := k8s.describe(input)
+
 violation contains v if {
-	some c in k8s.input_containers
+	some c in input_containers
 	serving(c)
 	some probe in probes
 	object.get(c.container, probe, null) == null
 	v := {
 		"path": array.concat(c.path, [probe]),
-		"message": sprintf("container %q of %s serves ports but has no %s", [c.container.name, k8s.describe(input), probe]),
+		"message": sprintf("container %q of %s serves ports but has no %s", [c.container.name, subject, probe]),
 	}
 }

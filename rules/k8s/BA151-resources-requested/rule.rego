@@ -51,6 +51,7 @@ package blogaudit.BA151
 import rego.v1
 
 import data.blogaudit.lib.k8s
+import data.blogaudit.lib.k8s.input_containers
 
 # [section, resource] pairs that must be set.
 required := [["requests", "cpu"], ["requests", "memory"], ["limits", "memory"]]
@@ -61,18 +62,24 @@ label(c) := "container" if c.type == "containers"
 
 value(c, section, resource) := object.get(c.container, ["resources", section, resource], null)
 
-set(c, section, resource) if value(c, section, resource) != null
+# Set, or (Kubernetes copies a limit into a missing request) a request whose limit is set. An
+# else chain: the second test runs only when the first fails.
+set(c, section, resource) if {
+	value(c, section, resource) != null
+} else := true if {
+	section == "requests"
+	value(c, "limits", resource) != null
+}
 
-# Kubernetes copies a limit into a missing request.
-set(c, "requests", resource) if value(c, "limits", resource) != null
+subject := k8s.describe(input)
 
 violation contains v if {
-	some c in k8s.input_containers
+	some c in input_containers
 	c.type in {"containers", "initContainers"}
 	some [section, resource] in required
 	not set(c, section, resource)
 	v := {
 		"path": array.concat(c.path, ["resources", section, resource]),
-		"message": sprintf("%s %q of %s does not set resources.%s.%s", [label(c), c.container.name, k8s.describe(input), section, resource]),
+		"message": sprintf("%s %q of %s does not set resources.%s.%s", [label(c), c.container.name, subject, section, resource]),
 	}
 }

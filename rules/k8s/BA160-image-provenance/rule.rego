@@ -56,6 +56,7 @@ package blogaudit.BA160
 import rego.v1
 
 import data.blogaudit.lib.k8s
+import data.blogaudit.lib.k8s.input_containers
 
 ecr_host_pattern := `^[0-9]{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`
 
@@ -144,7 +145,7 @@ pin_problems(info) := [] if {
 subject := k8s.describe(input)
 
 violation contains v if {
-	some c in k8s.input_containers
+	some c in input_containers
 	image := c.container.image
 	is_string(image)
 	info := parse(image)
