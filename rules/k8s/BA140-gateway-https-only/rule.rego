@@ -81,6 +81,9 @@ secure_protocols := {"HTTPS", "TLS"}
 
 gw_ns := k8s.namespace(input)
 
+# k8s.describe(input), from the namespace computed above.
+subject := k8s.describe_in(input.kind, gw_ns, k8s.name(input))
+
 gw_name := input.metadata.name
 
 # -- Which HTTPRoutes are attached to a listener -----------------------------------------------
@@ -163,13 +166,15 @@ serving_routes(listener) := sort({route_label(route) |
 
 # -- Violations --------------------------------------------------------------------------------
 
-listener_label(listener) := sprintf("listener %q of %s", [object.get(listener, "name", "<unnamed>"), k8s.describe(input)])
+# Each listener with its index and protocol (computed once for the three checks).
+listeners contains [i, listener, object.get(listener, "protocol", "")] if {
+	some i, listener in object.get(input, ["spec", "listeners"], [])
+}
 
-protocol(listener) := object.get(listener, "protocol", "")
+listener_label(listener) := sprintf("listener %q of %s", [object.get(listener, "name", "<unnamed>"), subject])
 
 violation contains v if {
-	some i, listener in object.get(input, ["spec", "listeners"], [])
-	protocol(listener) == "HTTP"
+	some [i, listener, "HTTP"] in listeners
 	serving := serving_routes(listener)
 	count(serving) > 0
 	v := {
@@ -179,22 +184,22 @@ violation contains v if {
 }
 
 violation contains v if {
-	some i, listener in object.get(input, ["spec", "listeners"], [])
-	not protocol(listener) in secure_protocols
-	protocol(listener) != "HTTP"
+	some [i, listener, protocol] in listeners
+	not protocol in secure_protocols
+	protocol != "HTTP"
 	v := {
 		"path": ["spec", "listeners", i, "protocol"],
-		"message": sprintf("%s uses protocol %q; serve it as HTTPS or TLS", [listener_label(listener), protocol(listener)]),
+		"message": sprintf("%s uses protocol %q; serve it as HTTPS or TLS", [listener_label(listener), protocol]),
 	}
 }
 
 violation contains v if {
-	some i, listener in object.get(input, ["spec", "listeners"], [])
-	protocol(listener) in secure_protocols
+	some [i, listener, protocol] in listeners
+	protocol in secure_protocols
 	object.get(listener, ["tls", "mode"], "Terminate") != "Passthrough"
 	count(object.get(listener, ["tls", "certificateRefs"], [])) == 0
 	v := {
 		"path": ["spec", "listeners", i, "tls", "certificateRefs"],
-		"message": sprintf("%s terminates %s but has no tls.certificateRefs", [listener_label(listener), protocol(listener)]),
+		"message": sprintf("%s terminates %s but has no tls.certificateRefs", [listener_label(listener), protocol]),
 	}
 }

@@ -65,32 +65,32 @@ package blogaudit.BA141
 import rego.v1
 
 import data.blogaudit.lib.k8s
+import data.blogaudit.lib.k8s.inventory
 
 gw_ns := k8s.namespace(input)
+
+# k8s.describe(input), from the namespace computed above.
+subject := k8s.describe_in(input.kind, gw_ns, k8s.name(input))
 
 annotations := object.get(input, ["metadata", "annotations"], {})
 
 # -- Issuers -----------------------------------------------------------------------------------
 
-issuer_exists("Issuer", name, ns) if k8s.objects("Issuer", ns)[name]
+issuer_exists("Issuer", name, ns) if inventory.objects.Issuer[ns][name]
 
-issuer_exists("ClusterIssuer", name, _) if k8s.objects("ClusterIssuer", "")[name]
+issuer_exists("ClusterIssuer", name, _) if inventory.objects.ClusterIssuer[""][name]
 
 # External issuers (for example AWSPCAClusterIssuer): namespaced or cluster-scoped.
 issuer_exists(kind, name, ns) if {
 	not kind in {"Issuer", "ClusterIssuer"}
-	k8s.objects(kind, ns)[name]
-}
-
-issuer_exists(kind, name, _) if {
-	not kind in {"Issuer", "ClusterIssuer"}
-	k8s.objects(kind, "")[name]
+	some scope in [ns, ""]
+	inventory.objects[kind][scope][name]
 }
 
 # -- Certificates that write a Secret ------------------------------------------------------------
 
 certificates_for(secret_ns, secret_name) := [cert |
-	some cert in k8s.objects("Certificate", secret_ns)
+	some cert in inventory.objects.Certificate[secret_ns]
 	cert.spec.secretName == secret_name
 ]
 
@@ -119,8 +119,17 @@ secret_ref(ref) if {
 	object.get(ref, "kind", "Secret") == "Secret"
 }
 
-issued_by_certificate(secret_ns, ref) if {
-	some cert in certificates_for(secret_ns, ref.name)
+# Each reference to a Secret, with the Secret's namespace and the Certificates that write it
+# (looked up once per reference).
+refs contains [i, j, listener, ref, secret_ns, certificates_for(secret_ns, ref.name)] if {
+	some i, listener in object.get(input, ["spec", "listeners"], [])
+	some j, ref in object.get(listener, ["tls", "certificateRefs"], [])
+	secret_ref(ref)
+	secret_ns := object.get(ref, "namespace", gw_ns)
+}
+
+issued_by_certificate(certs) if {
+	some cert in certs
 	issued(cert)
 }
 
@@ -129,49 +138,27 @@ issued_by_shim(secret_ns) if {
 	shim_issuer_exists
 }
 
-refs contains [i, j, ref] if {
-	some i, listener in object.get(input, ["spec", "listeners"], [])
-	some j, ref in object.get(listener, ["tls", "certificateRefs"], [])
-	secret_ref(ref)
-}
-
-reason(secret_ns, ref) := msg if {
-	certs := certificates_for(secret_ns, ref.name)
+# Why the Secret is not issued. The alternatives exclude each other.
+reason(secret_ns, certs) := msg if {
 	count(certs) > 0
 	msg := sprintf("Certificate %s names issuer %s, which is not in the inventory (an Issuer must be in the Certificate's namespace)", [
 		concat(", ", sort([sprintf("%s/%s", [secret_ns, k8s.name(c)]) | some c in certs])),
 		concat(", ", sort({sprintf("%s %q", [object.get(c.spec.issuerRef, "kind", "Issuer"), c.spec.issuerRef.name]) | some c in certs})),
 	])
-}
-
-reason(secret_ns, ref) := msg if {
-	count(certificates_for(secret_ns, ref.name)) == 0
-	shim_annotated
-	secret_ns == gw_ns
-	msg := "no cert-manager Certificate writes it, and the issuer named by the Gateway's cert-manager.io annotation is not in the inventory"
-}
-
-reason(secret_ns, ref) := msg if {
-	count(certificates_for(secret_ns, ref.name)) == 0
+} else := msg if {
 	not shim_annotated
 	msg := "no cert-manager Certificate in that namespace writes it, and the Gateway has no cert-manager.io/cluster-issuer annotation"
-}
-
-reason(secret_ns, ref) := msg if {
-	count(certificates_for(secret_ns, ref.name)) == 0
-	shim_annotated
-	secret_ns != gw_ns
-	msg := "no cert-manager Certificate in that namespace writes it, and the Gateway's cert-manager.io annotation only issues Secrets in the Gateway's namespace"
-}
+} else := msg if {
+	secret_ns == gw_ns
+	msg := "no cert-manager Certificate writes it, and the issuer named by the Gateway's cert-manager.io annotation is not in the inventory"
+} else := "no cert-manager Certificate in that namespace writes it, and the Gateway's cert-manager.io annotation only issues Secrets in the Gateway's namespace"
 
 violation contains v if {
-	some [i, j, ref] in refs
-	secret_ns := object.get(ref, "namespace", gw_ns)
-	not issued_by_certificate(secret_ns, ref)
+	some [i, j, listener, ref, secret_ns, certs] in refs
+	not issued_by_certificate(certs)
 	not issued_by_shim(secret_ns)
-	listener := input.spec.listeners[i]
 	v := {
 		"path": ["spec", "listeners", i, "tls", "certificateRefs", j],
-		"message": sprintf("certificate Secret %s/%s of listener %q of %s is not issued by cert-manager: %s", [secret_ns, ref.name, object.get(listener, "name", "<unnamed>"), k8s.describe(input), reason(secret_ns, ref)]),
+		"message": sprintf("certificate Secret %s/%s of listener %q of %s is not issued by cert-manager: %s", [secret_ns, ref.name, object.get(listener, "name", "<unnamed>"), subject, reason(secret_ns, certs)]),
 	}
 }

@@ -75,6 +75,9 @@ system_namespaces := data.config.system_namespaces
 
 ns := k8s.namespace(input)
 
+# k8s.describe(input), from the namespace computed above.
+subject := k8s.describe_in(input.kind, ns, k8s.name(input))
+
 application if not ns in system_namespaces
 
 targets(hpa, workload) if {
@@ -88,7 +91,7 @@ violation contains v if {
 	not scaled
 	v := {
 		"path": ["metadata", "name"],
-		"message": sprintf("%s is the scaleTargetRef of no HorizontalPodAutoscaler in namespace %q", [k8s.describe(input), ns]),
+		"message": sprintf("%s is the scaleTargetRef of no HorizontalPodAutoscaler in namespace %q", [subject, ns]),
 	}
 }
 
@@ -99,22 +102,22 @@ scaled if {
 
 violation contains v if {
 	input.kind == "HorizontalPodAutoscaler"
-	application
 	input.apiVersion != "autoscaling/v2"
+	application
 	v := {
 		"path": ["apiVersion"],
-		"message": sprintf("%s uses %s; use autoscaling/v2", [k8s.describe(input), input.apiVersion]),
+		"message": sprintf("%s uses %s; use autoscaling/v2", [subject, input.apiVersion]),
 	}
 }
 
 violation contains v if {
 	input.kind == "HorizontalPodAutoscaler"
-	application
 	min := object.get(input, ["spec", "minReplicas"], 1)
 	min < 2
+	application
 	v := {
 		"path": ["spec", "minReplicas"],
-		"message": sprintf("%s may scale %s %q down to %d replica(s); set minReplicas to 2 or more", [k8s.describe(input), object.get(input, ["spec", "scaleTargetRef", "kind"], "its target"), object.get(input, ["spec", "scaleTargetRef", "name"], ""), min]),
+		"message": sprintf("%s may scale %s %q down to %d replica(s); set minReplicas to 2 or more", [subject, object.get(input, ["spec", "scaleTargetRef", "kind"], "its target"), object.get(input, ["spec", "scaleTargetRef", "name"], ""), min]),
 		"fix": {"value": 2},
 	}
 }

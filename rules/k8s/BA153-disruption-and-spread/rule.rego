@@ -74,6 +74,8 @@ package blogaudit.BA153
 import rego.v1
 
 import data.blogaudit.lib.k8s
+import data.blogaudit.lib.k8s.input_pod_spec
+import data.blogaudit.lib.k8s.input_pod_spec_path
 
 default system_namespaces := ["kube-system", "kube-public", "kube-node-lease"]
 
@@ -83,9 +85,12 @@ zone_key := "topology.kubernetes.io/zone"
 
 ns := k8s.namespace(input)
 
+# k8s.describe(input), from the namespace computed above.
+subject := k8s.describe_in(input.kind, ns, k8s.name(input))
+
 labels := k8s.pod_labels(input)
 
-spec := k8s.pod_spec(input)
+spec := input_pod_spec
 
 checked if {
 	input.kind in {"Deployment", "StatefulSet"}
@@ -102,12 +107,12 @@ hpa_managed if {
 
 violation contains v if {
 	checked
-	not hpa_managed
 	replicas := object.get(input, ["spec", "replicas"], 1)
 	replicas < 2
+	not hpa_managed
 	v := {
 		"path": ["spec", "replicas"],
-		"message": sprintf("%s runs %d replica(s) and no HorizontalPodAutoscaler targets it; run at least 2", [k8s.describe(input), replicas]),
+		"message": sprintf("%s runs %d replica(s) and no HorizontalPodAutoscaler targets it; run at least 2", [subject, replicas]),
 		"fix": {"value": 2},
 	}
 }
@@ -124,7 +129,7 @@ violation contains v if {
 	not protected
 	v := {
 		"path": k8s.pod_labels_path(input),
-		"message": sprintf("no PodDisruptionBudget in namespace %q selects the pods of %s, so a node drain may evict all of them at once", [ns, k8s.describe(input)]),
+		"message": sprintf("no PodDisruptionBudget in namespace %q selects the pods of %s, so a node drain may evict all of them at once", [ns, subject]),
 	}
 }
 
@@ -135,17 +140,14 @@ spreads_self(term) if {
 	k8s.selects(term.labelSelector, labels)
 }
 
-spread if {
+# One else chain: the later alternatives are only tried when the earlier ones fail.
+spread := true if {
 	some c in object.get(spec, "topologySpreadConstraints", [])
 	spreads_self(c)
-}
-
-spread if {
+} else := true if {
 	some term in object.get(spec, ["affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], [])
 	spreads_self(term)
-}
-
-spread if {
+} else := true if {
 	some weighted in object.get(spec, ["affinity", "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution"], [])
 	spreads_self(weighted.podAffinityTerm)
 }
@@ -154,7 +156,7 @@ violation contains v if {
 	checked
 	not spread
 	v := {
-		"path": array.concat(k8s.pod_spec_path(input), ["topologySpreadConstraints"]),
-		"message": sprintf("the pods of %s are not spread over zones: no topologySpreadConstraints or podAntiAffinity term on %s selects them", [k8s.describe(input), zone_key]),
+		"path": array.concat(input_pod_spec_path, ["topologySpreadConstraints"]),
+		"message": sprintf("the pods of %s are not spread over zones: no topologySpreadConstraints or podAntiAffinity term on %s selects them", [subject, zone_key]),
 	}
 }
