@@ -348,24 +348,29 @@ fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
 
 /// `blogaudit upload FILE --repo --ref --sha --api-url --poll-interval 0.02 EXTRA` with the token.
 fn upload(gh: &FakeGitHub, file: &Path, extra: &[&str]) -> Run {
+    upload_with(file, "octo-org/blog", &gh.url(), TOKEN, extra)
+}
+
+/// `blogaudit upload FILE --repo REPO --ref --sha --api-url API --poll-interval 0.02 EXTRA`
+/// with `token` as GITHUB_TOKEN.
+fn upload_with(file: &Path, repo: &str, api: &str, token: &str, extra: &[&str]) -> Run {
     let file = file.to_str().expect("utf-8 path");
-    let api = gh.url();
     let mut args = vec![
         "upload",
         file,
         "--repo",
-        "octo-org/blog",
+        repo,
         "--ref",
         REF,
         "--sha",
         SHA,
         "--api-url",
-        &api,
+        api,
         "--poll-interval",
         "0.02",
     ];
     args.extend_from_slice(extra);
-    run_with_env(&args, &[("GITHUB_TOKEN", TOKEN)])
+    run_with_env(&args, &[("GITHUB_TOKEN", token)])
 }
 
 /// The SARIF of `blogaudit scan samples/blog-broken`, written once per test run.
@@ -527,22 +532,12 @@ fn a_token_echoed_by_the_server_is_masked() {
 #[test]
 fn a_wrong_token_is_a_401() {
     let gh = FakeGitHub::start(Behaviour::default());
-    let api = gh.url();
-    let file = broken_sarif().to_str().expect("utf-8");
-    let r = run_with_env(
-        &[
-            "upload",
-            file,
-            "--repo",
-            "octo-org/blog",
-            "--ref",
-            REF,
-            "--sha",
-            SHA,
-            "--api-url",
-            &api,
-        ],
-        &[("GITHUB_TOKEN", "ghs_not_the_right_one")],
+    let r = upload_with(
+        broken_sarif(),
+        "octo-org/blog",
+        &gh.url(),
+        "ghs_not_the_right_one",
+        &[],
     );
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.stderr.contains("HTTP 401"), "{}", r.stderr);
@@ -553,23 +548,7 @@ fn a_wrong_token_is_a_401() {
 #[test]
 fn an_unknown_repository_is_a_404() {
     let gh = FakeGitHub::start(Behaviour::default());
-    let api = gh.url();
-    let file = broken_sarif().to_str().expect("utf-8");
-    let r = run_with_env(
-        &[
-            "upload",
-            file,
-            "--repo",
-            "octo-org/other",
-            "--ref",
-            REF,
-            "--sha",
-            SHA,
-            "--api-url",
-            &api,
-        ],
-        &[("GITHUB_TOKEN", TOKEN)],
-    );
+    let r = upload_with(broken_sarif(), "octo-org/other", &gh.url(), TOKEN, &[]);
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.stderr.contains("HTTP 404"), "{}", r.stderr);
     assert!(
@@ -905,22 +884,7 @@ fn transport_errors_exit_2_with_the_url() {
         l.local_addr().expect("addr").port()
     };
     let api = format!("http://127.0.0.1:{port}");
-    let file = broken_sarif().to_str().expect("utf-8");
-    let r = run_with_env(
-        &[
-            "upload",
-            file,
-            "--repo",
-            "octo-org/blog",
-            "--ref",
-            REF,
-            "--sha",
-            SHA,
-            "--api-url",
-            &api,
-        ],
-        &[("GITHUB_TOKEN", TOKEN)],
-    );
+    let r = upload_with(broken_sarif(), "octo-org/blog", &api, TOKEN, &[]);
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(
         r.stderr
@@ -931,20 +895,12 @@ fn transport_errors_exit_2_with_the_url() {
     assert_token_hidden(&r);
 
     // Plain http to another host would send the token in clear: refused before connecting.
-    let r = run_with_env(
-        &[
-            "upload",
-            file,
-            "--repo",
-            "octo-org/blog",
-            "--ref",
-            REF,
-            "--sha",
-            SHA,
-            "--api-url",
-            "http://github.example.com/api/v3",
-        ],
-        &[("GITHUB_TOKEN", TOKEN)],
+    let r = upload_with(
+        broken_sarif(),
+        "octo-org/blog",
+        "http://github.example.com/api/v3",
+        TOKEN,
+        &[],
     );
     assert_eq!(r.code, 2, "{r:#?}");
     assert!(r.stderr.contains("plain http"), "{}", r.stderr);
