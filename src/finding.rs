@@ -94,6 +94,12 @@ impl Finding {
         }
     }
 
+    /// The message with the offending field: `… is privileged (/spec/…/privileged)`.
+    #[must_use]
+    pub fn text(&self) -> String {
+        format!("{} ({})", self.message, crate::model::pointer(&self.path))
+    }
+
     /// The file path, when the finding has one.
     #[must_use]
     pub fn file(&self) -> Option<&str> {

@@ -23,6 +23,31 @@ pub struct Span {
     pub end: Pos,
 }
 
+impl Span {
+    /// The span as viewers want it: 1-based, the end not before the start, and at least one
+    /// column wide on a single line (an empty region is not shown).
+    #[must_use]
+    pub fn visible(self) -> Self {
+        let start = Pos {
+            line: self.start.line.max(1),
+            column: self.start.column.max(1),
+        };
+        let end_line = self.end.line.max(start.line);
+        let end_column = if end_line > start.line {
+            self.end.column.max(1)
+        } else {
+            self.end.column.max(start.column + 1)
+        };
+        Self {
+            start,
+            end: Pos {
+                line: end_line,
+                column: end_column,
+            },
+        }
+    }
+}
+
 /// One step of a field path: an object key or an array index.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(untagged)]

@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use super::Report;
 use crate::finding::{Finding, Location};
-use crate::model::{pointer, Diagnostic, Level};
+use crate::model::{Diagnostic, Level};
 use crate::rules::Severity;
 
 #[must_use]
@@ -47,21 +47,14 @@ pub fn command(s: Severity) -> &'static str {
 
 fn finding(f: &Finding) -> String {
     let title = format!("{} {}", f.rule_id, f.rule_name);
-    let message = format!("{} ({})", f.message, pointer(&f.path));
+    let message = f.text();
     match &f.location {
         Location::File { path, span } => {
-            let line = span.start.line.max(1);
-            let col = span.start.column.max(1);
-            let end_line = span.end.line.max(line);
-            let end_col = if end_line > line {
-                span.end.column.max(1)
-            } else {
-                span.end.column.max(col + 1)
-            };
-            let line_s = line.to_string();
-            let col_s = col.to_string();
-            let end_line_s = end_line.to_string();
-            let end_col_s = end_col.to_string();
+            let span = span.visible();
+            let line_s = span.start.line.to_string();
+            let col_s = span.start.column.to_string();
+            let end_line_s = span.end.line.to_string();
+            let end_col_s = span.end.column.to_string();
             cmd(
                 command(f.severity),
                 &[

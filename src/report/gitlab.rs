@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 
 use super::Report;
 use crate::finding::{Finding, Location};
-use crate::model::pointer;
 use crate::rules::Severity;
 
 #[must_use]
@@ -44,7 +43,7 @@ fn issue(f: &Finding) -> Value {
         "type": "issue",
         "engine_name": "blogaudit",
         "check_name": f.rule_id,
-        "description": format!("{} ({})", f.message, pointer(&f.path)),
+        "description": f.text(),
         "categories": ["Security"],
         "severity": severity(f.severity),
         "fingerprint": f.fingerprint,

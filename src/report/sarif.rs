@@ -202,15 +202,12 @@ fn pascal(name: &str) -> String {
 }
 
 fn region(span: Span) -> Region {
+    let span = span.visible();
     Region {
         start_line: Some(span.start.line.into()),
         start_column: Some(span.start.column.into()),
-        end_line: Some(span.end.line.max(span.start.line).into()),
-        end_column: Some(if span.end.line > span.start.line {
-            i64::from(span.end.column)
-        } else {
-            i64::from(span.end.column.max(span.start.column + 1))
-        }),
+        end_line: Some(span.end.line.into()),
+        end_column: Some(span.end.column.into()),
         ..Default::default()
     }
 }
@@ -271,13 +268,7 @@ fn logical(f: &Finding) -> LogicalLocation {
 }
 
 fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult {
-    let mut out = SarifResult::builder()
-        .message(text(format!(
-            "{} ({})",
-            f.message,
-            crate::model::pointer(&f.path)
-        )))
-        .build();
+    let mut out = SarifResult::builder().message(text(f.text())).build();
     out.rule_id = Some(f.rule_id.clone());
     out.rule_index = rule_index.and_then(|i| i64::try_from(i).ok());
     out.level = Some(level(f.severity));
