@@ -76,9 +76,10 @@ spec_path := input_pod_spec_path
 # Checked once per evaluation (a function is re-evaluated at every call).
 workload if k8s.is_workload(input)
 
-subject := k8s.describe(input)
-
 ns := k8s.namespace(input)
+
+# k8s.describe(input), reusing the namespace above.
+subject := k8s.describe_in(input.kind, ns, k8s.name(input))
 
 # The field that names the ServiceAccount, and its value. An empty name means "default".
 names(field) if object.get(spec, field, "") != ""

@@ -76,7 +76,9 @@ import rego.v1
 
 import data.blogaudit.lib.k8s
 
-gateway_group := "gateway.networking.k8s.io"
+# Cost: this rule runs on every HTTPRoute, so the common path (each ref names an existing
+# Gateway whose listener accepts the route; each backend exists) reads few rules and calls few
+# functions. Constants such as the Gateway API group are spelled out where they are tested.
 
 route_ns := k8s.namespace(input)
 
@@ -84,14 +86,13 @@ route_hostnames := object.get(input, ["spec", "hostnames"], [])
 
 # -- Parent references -------------------------------------------------------------------------
 
+# A ref to a Gateway (group gateway.networking.k8s.io, kind Gateway, the defaults).
 gateway_ref(ref) if {
-	object.get(ref, "group", gateway_group) == gateway_group
+	object.get(ref, "group", "gateway.networking.k8s.io") == "gateway.networking.k8s.io"
 	object.get(ref, "kind", "Gateway") == "Gateway"
 }
 
 ref_namespace(ref) := object.get(ref, "namespace", route_ns)
-
-gateway(ref) := k8s.objects("Gateway", ref_namespace(ref))[ref.name]
 
 listeners(gw) := object.get(gw, ["spec", "listeners"], [])
 
@@ -107,7 +108,8 @@ namespace_labels(ns) := object.union(
 	{"kubernetes.io/metadata.name": ns},
 )
 
-# Why a listener does not accept this route (empty when it does).
+# Why a listener does not accept this route (empty when it does). Computed only for the
+# message: `accepts` tests the same conditions directly.
 rejections(l, gw) := {reason |
 	some check in ["kind", "namespace", "hostname"]
 	reason := reject(check, l, gw)
@@ -119,15 +121,18 @@ reject("kind", l, _) := sprintf("protocol %s does not carry HTTPRoutes", [object
 
 reject("kind", l, _) := "its allowedRoutes.kinds do not include HTTPRoute" if {
 	object.get(l, "protocol", "") in {"HTTP", "HTTPS"}
-	kinds := object.get(l, ["allowedRoutes", "kinds"], [])
-	count(kinds) > 0
-	not http_route_kind_allowed(kinds)
+	not kinds_allow_http_route(l)
 }
 
-http_route_kind_allowed(kinds) if {
+# No allowedRoutes.kinds (the protocol's default kinds), or a list that names HTTPRoute.
+kinds_allow_http_route(l) if {
+	kinds := object.get(l, ["allowedRoutes", "kinds"], [])
+	count(kinds) > 0
 	some k in kinds
-	object.get(k, "group", gateway_group) == gateway_group
+	object.get(k, "group", "gateway.networking.k8s.io") == "gateway.networking.k8s.io"
 	k.kind == "HTTPRoute"
+} else if {
+	count(object.get(l, ["allowedRoutes", "kinds"], [])) == 0
 }
 
 reject("namespace", l, gw) := sprintf("allowedRoutes.namespaces.from is %s and does not admit namespace %q", [from, route_ns]) if {
@@ -142,21 +147,26 @@ admits("Same", _, gw) if k8s.namespace(gw) == route_ns
 admits("Selector", l, _) if k8s.selects(l.allowedRoutes.namespaces.selector, namespace_labels(route_ns))
 
 reject("hostname", l, _) := sprintf("its hostname %q matches none of the route's hostnames", [l.hostname]) if {
-	l.hostname
-	count(route_hostnames) > 0
-	not some_host_matches(l.hostname)
+	not hostname_admits(l)
 }
 
-some_host_matches(listener_host) if {
+# The listener has no hostname, the route none, or one of the route's matches it.
+hostname_admits(l) if {
+	not l.hostname
+} else if {
+	count(route_hostnames) == 0
+} else if {
 	some h in route_hostnames
-	hosts_intersect(listener_host, h)
+	hosts_intersect(l.hostname, h)
 }
 
-hosts_intersect(a, b) if a == b
-
-hosts_intersect(a, b) if wildcard_covers(a, b)
-
-hosts_intersect(a, b) if wildcard_covers(b, a)
+hosts_intersect(a, b) if {
+	a == b
+} else if {
+	wildcard_covers(a, b)
+} else if {
+	wildcard_covers(b, a)
+}
 
 wildcard_covers(pattern, host) if {
 	startswith(pattern, "*.")
@@ -165,25 +175,27 @@ wildcard_covers(pattern, host) if {
 	count(host) > count(suffix)
 }
 
-accepts(l, gw) if count(rejections(l, gw)) == 0
+# No reason to reject: the cheap tests first, the namespace (a lookup) last.
+accepts(l, gw) if {
+	object.get(l, "protocol", "") in {"HTTP", "HTTPS"}
+	kinds_allow_http_route(l)
+	hostname_admits(l)
+	admits(object.get(l, ["allowedRoutes", "namespaces", "from"], "Same"), l, gw)
+}
 
 describe_ref(ref) := sprintf("Gateway %s/%s", [ref_namespace(ref), ref.name])
 
 parent_refs := object.get(input, ["spec", "parentRefs"], [])
 
-# The parentRefs that name a Gateway, and those whose Gateway exists (with it): resolved once
-# per evaluation, then shared by the checks below.
-gateway_parents contains [i, ref] if {
+# The parentRefs that name a Gateway, each with its Gateway (null when it does not exist):
+# resolved once per evaluation, then shared by the checks below.
+gateway_parents contains [i, ref, gw] if {
 	some i, ref in parent_refs
 	gateway_ref(ref)
+	gw := object.get(k8s.objects("Gateway", ref_namespace(ref)), ref.name, null)
 }
 
-attached contains [i, ref, gw] if {
-	some [i, ref] in gateway_parents
-	gw := gateway(ref)
-}
-
-subject := k8s.describe(input)
+subject := k8s.describe_in(input.kind, route_ns, k8s.name(input))
 
 violation contains v if {
 	count(parent_refs) == 0
@@ -194,8 +206,7 @@ violation contains v if {
 }
 
 violation contains v if {
-	some [i, ref] in gateway_parents
-	not gateway(ref)
+	some [i, ref, null] in gateway_parents
 	v := {
 		"path": ["spec", "parentRefs", i, "name"],
 		"message": sprintf("parentRefs[%d] of %s names %s, which does not exist", [i, subject, describe_ref(ref)]),
@@ -203,12 +214,26 @@ violation contains v if {
 }
 
 violation contains v if {
-	some [i, ref, gw] in attached
+	some [i, ref, gw] in gateway_parents
+	gw != null
+	v := section_or_port_violation(i, ref, gw)
+}
+
+# The ref's sectionName names no listener of the Gateway, else (the section exists, or none is
+# named) its port selects no listener: one else chain, so a ref is tested once.
+section_or_port_violation(i, ref, gw) := v if {
 	ref.sectionName
 	not some_listener_named(gw, ref.sectionName)
 	v := {
 		"path": ["spec", "parentRefs", i, "sectionName"],
 		"message": sprintf("parentRefs[%d] of %s names listener %q, which %s does not have", [i, subject, ref.sectionName, describe_ref(ref)]),
+	}
+} else := v if {
+	ref.port
+	count(selected(ref, gw)) == 0
+	v := {
+		"path": ["spec", "parentRefs", i, "port"],
+		"message": sprintf("parentRefs[%d] of %s asks for port %v, on which %s has no matching listener", [i, subject, ref.port, describe_ref(ref)]),
 	}
 }
 
@@ -218,23 +243,8 @@ some_listener_named(gw, name) if {
 }
 
 violation contains v if {
-	some [i, ref, gw] in attached
-	ref.port
-	not missing_section(gw, ref)
-	count(selected(ref, gw)) == 0
-	v := {
-		"path": ["spec", "parentRefs", i, "port"],
-		"message": sprintf("parentRefs[%d] of %s asks for port %v, on which %s has no matching listener", [i, subject, ref.port, describe_ref(ref)]),
-	}
-}
-
-missing_section(gw, ref) if {
-	ref.sectionName
-	not some_listener_named(gw, ref.sectionName)
-}
-
-violation contains v if {
-	some [i, ref, gw] in attached
+	some [i, ref, gw] in gateway_parents
+	gw != null
 	candidates := selected(ref, gw)
 	count(candidates) > 0
 	not some_accepts(candidates, gw)
@@ -252,7 +262,8 @@ some_accepts(candidates, gw) if {
 
 # A ref that selects no listener at all (a Gateway without listeners).
 violation contains v if {
-	some [i, ref, gw] in attached
+	some [i, ref, gw] in gateway_parents
+	gw != null
 	not ref.sectionName
 	not ref.port
 	count(listeners(gw)) == 0
@@ -264,31 +275,21 @@ violation contains v if {
 
 # -- Backend references ------------------------------------------------------------------------
 
-service_ref(ref) if {
-	object.get(ref, "group", "") == ""
-	object.get(ref, "kind", "Service") == "Service"
-}
-
-backends contains [r, b, ref] if {
+# The backendRefs that name a Service (group "" and kind Service, the defaults), each with its
+# namespace and its Service (null when it does not exist): looked up once per backend.
+backends contains [r, b, ref, ns, svc] if {
 	some r, rule in object.get(input, ["spec", "rules"], [])
 	some b, ref in object.get(rule, "backendRefs", [])
-	service_ref(ref)
+	object.get(ref, "group", "") == ""
+	object.get(ref, "kind", "Service") == "Service"
+	ns := object.get(ref, "namespace", route_ns)
+	svc := object.get(k8s.objects("Service", ns), ref.name, null)
 }
 
-backend_ns(ref) := object.get(ref, "namespace", route_ns)
-
-# The backends whose Service exists, with it (looked up once per backend).
-served contains [r, b, ref, svc] if {
-	some [r, b, ref] in backends
-	svc := service(ref)
-}
-
-service(ref) := k8s.objects("Service", backend_ns(ref))[ref.name]
-
-granted(ref) if {
-	some grant in k8s.objects("ReferenceGrant", backend_ns(ref))
+granted(ref, ns) if {
+	some grant in k8s.objects("ReferenceGrant", ns)
 	some from in object.get(grant, ["spec", "from"], [])
-	from.group == gateway_group
+	from.group == "gateway.networking.k8s.io"
 	from.kind == "HTTPRoute"
 	from.namespace == route_ns
 	some to in object.get(grant, ["spec", "to"], [])
@@ -298,31 +299,32 @@ granted(ref) if {
 }
 
 violation contains v if {
-	some [r, b, ref] in backends
-	not service(ref)
+	some [r, b, ref, ns, null] in backends
 	v := {
 		"path": ["spec", "rules", r, "backendRefs", b, "name"],
-		"message": sprintf("rules[%d].backendRefs[%d] of %s names Service %s/%s, which does not exist", [r, b, subject, backend_ns(ref), ref.name]),
+		"message": sprintf("rules[%d].backendRefs[%d] of %s names Service %s/%s, which does not exist", [r, b, subject, ns, ref.name]),
 	}
 }
 
 violation contains v if {
-	some [r, b, ref, _] in served
-	backend_ns(ref) != route_ns
-	not granted(ref)
+	some [r, b, ref, ns, svc] in backends
+	ns != route_ns
+	svc != null
+	not granted(ref, ns)
 	v := {
 		"path": ["spec", "rules", r, "backendRefs", b, "namespace"],
-		"message": sprintf("rules[%d].backendRefs[%d] of %s crosses into namespace %q, where no ReferenceGrant lets HTTPRoutes from %q reach Service %q", [r, b, subject, backend_ns(ref), route_ns, ref.name]),
+		"message": sprintf("rules[%d].backendRefs[%d] of %s crosses into namespace %q, where no ReferenceGrant lets HTTPRoutes from %q reach Service %q", [r, b, subject, ns, route_ns, ref.name]),
 	}
 }
 
 violation contains v if {
-	some [r, b, ref, svc] in served
+	some [r, b, ref, ns, svc] in backends
 	ref.port
+	svc != null
 	ports := {p.port | some p in object.get(svc, ["spec", "ports"], [])}
 	not ref.port in ports
 	v := {
 		"path": ["spec", "rules", r, "backendRefs", b, "port"],
-		"message": sprintf("rules[%d].backendRefs[%d] of %s asks for port %v, which Service %s/%s does not expose", [r, b, subject, ref.port, backend_ns(ref), ref.name]),
+		"message": sprintf("rules[%d].backendRefs[%d] of %s asks for port %v, which Service %s/%s does not expose", [r, b, subject, ref.port, ns, ref.name]),
 	}
 }
