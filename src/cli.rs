@@ -207,21 +207,20 @@ fn plan(args: &ScanArgs, base: &std::path::Path) -> Result<Plan, String> {
     let mut files: Vec<&PathBuf> = outputs.iter().filter_map(|(_, p)| p.as_ref()).collect();
     files.extend(&args.write_baseline);
     let mut seen = std::collections::HashSet::new();
+    let baseline_key = args.baseline.as_deref().map(|b| same_file_key(base, b));
     for file in &files {
         let key = same_file_key(base, file);
-        if !seen.insert(key) {
+        if !seen.insert(key.clone()) {
             return Err(format!(
                 "{} is named twice as an output; give each report its own file",
                 file.display()
             ));
         }
-        if let Some(b) = &args.baseline {
-            if same_file_key(base, b) == same_file_key(base, file) {
-                return Err(format!(
-                    "{} is both the baseline and an output; write the new baseline elsewhere",
-                    file.display()
-                ));
-            }
+        if baseline_key.as_ref() == Some(&key) {
+            return Err(format!(
+                "{} is both the baseline and an output; write the new baseline elsewhere",
+                file.display()
+            ));
         }
         std::fs::OpenOptions::new()
             .append(true)

@@ -284,11 +284,7 @@ fn collect(
                 value,
             })
         });
-        let resource_ref = ResourceRef {
-            kind: resource.kind.clone(),
-            namespace: resource.namespace.clone(),
-            name: resource.name.clone(),
-        };
+        let resource_ref = ResourceRef::of(resource);
         let fingerprint = fingerprint::of(&meta.id, &location, &resource_ref, &path);
         out.push(Finding {
             rule_id: meta.id.clone(),

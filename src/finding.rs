@@ -54,6 +54,16 @@ pub struct Checked {
 }
 
 impl ResourceRef {
+    /// The identity of a loaded resource.
+    #[must_use]
+    pub fn of(r: &crate::model::Resource) -> Self {
+        Self {
+            kind: r.kind.clone(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+        }
+    }
+
     /// `Kind/namespace/name`, or `Kind/name` without a namespace.
     #[must_use]
     pub fn qualified(&self) -> String {

@@ -197,11 +197,7 @@ pub fn scan_with(
 
 fn checked(r: &model::Resource) -> finding::Checked {
     finding::Checked {
-        resource: finding::ResourceRef {
-            kind: r.kind.clone(),
-            namespace: r.namespace.clone(),
-            name: r.name.clone(),
-        },
+        resource: finding::ResourceRef::of(r),
         location: match &r.origin {
             model::Origin::File { file, span, .. } => finding::Location::File {
                 path: file.path.clone(),

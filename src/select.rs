@@ -48,8 +48,9 @@ impl Baseline {
                 .filter_map(|r| r.get("results").and_then(Value::as_array))
                 .flatten()
                 .filter_map(|r| {
-                    r.pointer("/partialFingerprints/blogauditFingerprint~1v1")
-                        .and_then(Value::as_str)
+                    r.get("partialFingerprints")?
+                        .get(crate::report::sarif::FINGERPRINT_KEY)?
+                        .as_str()
                 })
                 .map(str::to_string)
                 .collect()
@@ -62,18 +63,6 @@ impl Baseline {
                 .collect()
         };
         Some(Self { fingerprints })
-    }
-
-    /// How many fingerprints the baseline holds.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.fingerprints.len()
-    }
-
-    /// Whether the baseline holds no fingerprint.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.fingerprints.is_empty()
     }
 }
 
@@ -191,7 +180,15 @@ pub fn apply(
     if let Some(s) = scope {
         let base = base.canonicalize().unwrap_or_else(|_| base.to_path_buf());
         let before = findings.len();
-        findings.retain(|f| f.file().is_some_and(|file| s.contains(&base, file)));
+        // Many findings share a file: resolve each file's path once.
+        let mut inside: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+        findings.retain(|f| {
+            f.file().is_some_and(|file| {
+                *inside
+                    .entry(file.to_string())
+                    .or_insert_with(|| s.contains(&base, file))
+            })
+        });
         let dropped = before - findings.len();
         if dropped > 0 {
             notes.push(Diagnostic::note(
@@ -218,10 +215,16 @@ mod tests {
             {"partialFingerprints": {"other/v1": "b"}}
         ]}]});
         let b = Baseline::from_json(&sarif).expect("sarif");
-        assert_eq!(b.len(), 1);
+        assert_eq!(b.fingerprints.len(), 1);
         assert!(b.fingerprints.contains("a"));
         let report = json!({"findings": [{"fingerprint": "c"}, {"fingerprint": "d"}]});
-        assert_eq!(Baseline::from_json(&report).expect("json").len(), 2);
+        assert_eq!(
+            Baseline::from_json(&report)
+                .expect("json")
+                .fingerprints
+                .len(),
+            2
+        );
         assert!(Baseline::from_json(&json!({"x": 1})).is_none());
     }
 

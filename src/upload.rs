@@ -371,7 +371,10 @@ fn prepare(path: &Path, category: Option<&str>) -> Result<Prepared, String> {
                 if let Some(run) = run.as_object_mut() {
                     let details = run.entry("automationDetails").or_insert_with(|| json!({}));
                     if let Some(d) = details.as_object_mut() {
-                        d.insert("id".into(), Value::String(category_id(cat)));
+                        d.insert(
+                            "id".into(),
+                            Value::String(crate::report::sarif::automation_id(cat)),
+                        );
                     }
                 }
             }
@@ -402,16 +405,6 @@ fn prepare(path: &Path, category: Option<&str>) -> Result<Prepared, String> {
         results,
         runs: run_count,
     })
-}
-
-/// The automation id for a category: like `github/codeql-action`, it ends with `/`, so that
-/// the whole of it is the category GitHub matches analyses by.
-fn category_id(cat: &str) -> String {
-    if cat.ends_with('/') {
-        cat.to_string()
-    } else {
-        format!("{cat}/")
-    }
 }
 
 fn gzip(data: &[u8], level: flate2::Compression) -> std::io::Result<Vec<u8>> {

@@ -19,6 +19,9 @@ use crate::rules::{RuleMeta, Severity};
 /// GitHub code scanning ingests at most this many results per run.
 pub const MAX_RESULTS: usize = 25_000;
 
+/// The `partialFingerprints` key of a result's stable fingerprint (baselines read it back).
+pub const FINGERPRINT_KEY: &str = "blogauditFingerprint/v1";
+
 /// The `uriBaseId` every file URI is relative to.
 pub const SRCROOT: &str = "SRCROOT";
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -57,7 +60,7 @@ pub fn build(r: &Report<'_>) -> Sarif {
         .tool(Tool::builder().driver(driver).build())
         .build();
     run.automation_details = Some(RunAutomationDetails {
-        id: Some(format!("{}/", r.category)),
+        id: Some(automation_id(r.category)),
         ..Default::default()
     });
     run.original_uri_base_ids = base.map(|uri| {
@@ -72,20 +75,17 @@ pub fn build(r: &Report<'_>) -> Sarif {
     run.column_kind = Some(json!("unicodeCodePoints"));
     let mut inv = invocation(r.diagnostics);
     if kept.len() < r.findings.len() {
-        let mut n = Notification::builder()
-            .message(text(format!(
+        let n = notification(
+            format!(
                 "{} of {} results are left out: GitHub code scanning takes at most {MAX_RESULTS} \
                  per run. The lowest severities went first; scan fewer paths per category or \
                  raise --fail-on to see the rest",
                 r.findings.len() - kept.len(),
                 r.findings.len()
-            )))
-            .build();
-        n.level = Some(json!("warning"));
-        n.descriptor = Some(serde_sarif::sarif::ReportingDescriptorReference {
-            id: Some("truncated".into()),
-            ..Default::default()
-        });
+            ),
+            "warning",
+            "truncated",
+        );
         inv.tool_execution_notifications
             .get_or_insert_with(Vec::new)
             .push(n);
@@ -98,6 +98,17 @@ pub fn build(r: &Report<'_>) -> Sarif {
         .build();
     sarif.schema = Some(SCHEMA.into());
     sarif
+}
+
+/// The `automationDetails.id` of a category: like `github/codeql-action`, it ends with `/`, so
+/// that the whole of it is the category GitHub matches analyses by.
+#[must_use]
+pub fn automation_id(category: &str) -> String {
+    if category.ends_with('/') {
+        category.to_string()
+    } else {
+        format!("{category}/")
+    }
 }
 
 /// At most `limit` findings, in their order: unsuppressed before suppressed, then the highest
@@ -274,7 +285,7 @@ fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult
     out.level = Some(level(f.severity));
     out.locations = Some(vec![location(f)]);
     out.partial_fingerprints = Some(BTreeMap::from([(
-        "blogauditFingerprint/v1".to_string(),
+        FINGERPRINT_KEY.to_string(),
         f.fingerprint.clone(),
     )]));
     let source = f
@@ -429,20 +440,27 @@ fn fix(f: &Finding, source: Option<&str>) -> Option<Fix> {
     Some(out)
 }
 
+/// A tool notification with its level and the code that names its kind.
+fn notification(message: String, level: &str, code: &str) -> Notification {
+    let mut n = Notification::builder().message(text(message)).build();
+    n.level = Some(json!(level));
+    n.descriptor = Some(serde_sarif::sarif::ReportingDescriptorReference {
+        id: Some(code.to_string()),
+        ..Default::default()
+    });
+    n
+}
+
 fn invocation(diags: &[Diagnostic]) -> Invocation {
     let notifications: Vec<Notification> = diags
         .iter()
         .map(|d| {
-            let mut n = Notification::builder().message(text(d.one_line())).build();
-            n.level = Some(json!(match d.level {
+            let level = match d.level {
                 Level::Error => "error",
                 Level::Warning => "warning",
                 Level::Note => "note",
-            }));
-            n.descriptor = Some(serde_sarif::sarif::ReportingDescriptorReference {
-                id: Some(d.code.to_string()),
-                ..Default::default()
-            });
+            };
+            let mut n = notification(d.one_line(), level, d.code);
             n.locations = d.file.as_ref().map(|f| {
                 vec![Location {
                     physical_location: Some(PhysicalLocation {
