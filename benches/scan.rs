@@ -74,7 +74,7 @@ fn bare_parse(dir: &Path) -> usize {
         .par_iter()
         .map(|f| {
             let text = std::fs::read_to_string(f).unwrap_or_default();
-            blogaudit::source::yaml::parse_stream(&text).0.len()
+            blogaudit::syntax::yaml::parse_stream(&text).0.len()
         })
         .sum()
 }

@@ -1,14 +1,15 @@
 //! Command-line interface: argument definitions and the commands that print.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config};
-use crate::report::{Format, Report};
-use crate::rules::{RuleSet, Severity};
-use crate::{exit_code, scan, ScanOptions};
+use crate::model::Severity;
+use crate::pipeline::{self, ExitStatus, Options, Outcome, SelectOptions, Selection};
+use crate::report::Format;
+use crate::rules::RuleSet;
 
 /// Policy-as-code checks for EKS stacks: Kubernetes manifests and Terraform against the
 /// reference design's security and availability rules.
@@ -126,7 +127,7 @@ pub struct ScanArgs {
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_files: Vec<PathBuf>,
     /// A Terraform variable for every root, NAME=VALUE (HCL when it parses, else a string).
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = crate::source::terraform::parse_var)]
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = pipeline::parse_terraform_var)]
     pub vars: Vec<(String, String)>,
     /// Also write the report as FORMAT to FILE (repeatable): one scan, several formats.
     #[arg(long = "output-format", value_name = "FORMAT=FILE", value_parser = parse_output)]
@@ -173,35 +174,34 @@ fn parse_output(s: &str) -> Result<(Format, PathBuf), String> {
     Ok((format, PathBuf::from(file)))
 }
 
-/// Runs the parsed command; returns the process exit code.
+/// Runs the parsed command.
 #[must_use]
-pub fn run(cli: Cli) -> i32 {
+pub fn run(cli: Cli) -> ExitStatus {
     match cli.command {
         Command::Scan(args) => run_scan(&args),
         Command::Rules { rules, json } => list_rules(rules.as_deref(), json),
         Command::Explain { id, rules } => explain(&id, rules.as_deref()),
         Command::Init { path } => init(&path),
-        Command::Upload(args) => crate::upload::run(&args),
+        Command::Upload(args) => match crate::upload::run(&args) {
+            0 => ExitStatus::Clean,
+            1 => ExitStatus::Findings,
+            _ => ExitStatus::Untrusted,
+        },
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "blogaudit", &mut std::io::stdout());
-            0
+            ExitStatus::Clean
         }
         Command::Man { out_dir } => man(out_dir.as_deref()),
     }
 }
 
-/// What a scan writes and where, checked before any scanning starts.
-struct Plan {
-    /// Reports: format and file (`None`: standard output).
-    outputs: Vec<(Format, Option<PathBuf>)>,
-    baseline: Option<crate::select::Baseline>,
-    scope: Option<crate::select::Scope>,
-}
+/// Where each report goes: format and file (`None`: standard output).
+type Outputs = Vec<(Format, Option<PathBuf>)>;
 
-/// Checks the output files (writable, none named twice), reads the baseline and asks Git for
-/// the changed files, so that a mistake costs no scan.
-fn plan(args: &ScanArgs, base: &std::path::Path) -> Result<Plan, String> {
+/// Checks the output files (writable, none named twice, none the baseline), so that a
+/// mistake costs no scan.
+fn plan_outputs(args: &ScanArgs, base: &Path) -> Result<Outputs, String> {
     let mut outputs = vec![(args.format, args.output.clone())];
     outputs.extend(args.outputs.iter().map(|(f, p)| (*f, Some(p.clone()))));
     let mut files: Vec<&PathBuf> = outputs.iter().filter_map(|(_, p)| p.as_ref()).collect();
@@ -228,31 +228,11 @@ fn plan(args: &ScanArgs, base: &std::path::Path) -> Result<Plan, String> {
             .open(file)
             .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
     }
-    let baseline = args
-        .baseline
-        .as_deref()
-        .map(crate::select::Baseline::load)
-        .transpose()?;
-    let mut scope = args
-        .changed_since
-        .as_deref()
-        .map(|r| crate::select::Scope::changed_since(r, base))
-        .transpose()?;
-    if args.report_only_paths {
-        if scope.is_some() {
-            return Err("--report-only-paths and --changed-since do not go together".into());
-        }
-        scope = Some(crate::select::Scope::paths(&args.paths, base));
-    }
-    Ok(Plan {
-        outputs,
-        baseline,
-        scope,
-    })
+    Ok(outputs)
 }
 
 /// The same file named two ways (`a.sarif`, `./a.sarif`) gives the same key.
-fn same_file_key(base: &std::path::Path, file: &std::path::Path) -> PathBuf {
+fn same_file_key(base: &Path, file: &Path) -> PathBuf {
     let abs = base.join(file);
     let dir = abs
         .parent()
@@ -263,32 +243,41 @@ fn same_file_key(base: &std::path::Path, file: &std::path::Path) -> PathBuf {
     }
 }
 
-fn run_scan(args: &ScanArgs) -> i32 {
-    let base = crate::cwd();
-    let plan = match plan(args, &base) {
+fn run_scan(args: &ScanArgs) -> ExitStatus {
+    let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let select = SelectOptions {
+        baseline: args.baseline.clone(),
+        changed_since: args.changed_since.clone(),
+        only_paths: args.report_only_paths.then(|| args.paths.clone()),
+    };
+    let prepared = plan_outputs(args, &base).and_then(|outputs| {
+        Selection::prepare(&select, &base)
+            .map(|selection| (outputs, selection))
+            .map_err(|e| e.to_string())
+    });
+    let (outputs, selection) = match prepared {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
-            return 2;
+            return ExitStatus::Untrusted;
         }
     };
-    let paths = if args.report_only_paths {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
-    let opts = ScanOptions {
-        paths,
+    let opts = Options {
+        paths: if args.report_only_paths {
+            vec![PathBuf::from(".")]
+        } else {
+            args.paths.clone()
+        },
         config: args.config.clone(),
         rules: args.rules.clone(),
-        base: base.clone(),
-        today: crate::suppress::today(),
-        terraform: crate::source::terraform::TerraformOptions {
-            var_files: args.var_files.clone(),
-            vars: args.vars.clone(),
-        },
+        base,
+        today: crate::model::date::today(),
+        var_files: args.var_files.clone(),
+        vars: args.vars.clone(),
+        write_baseline: args.write_baseline.clone(),
+        category: args.category.clone(),
     };
-    let mut outcome = scan(&opts);
+    let outcome = pipeline::run(&opts, &selection);
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -298,29 +287,10 @@ fn run_scan(args: &ScanArgs) -> i32 {
                 && std::env::var_os("NO_COLOR").is_none()
         }
     };
-    if let Some(path) = &args.write_baseline {
-        let format = if path.extension().is_some_and(|e| e == "sarif") {
-            Format::Sarif
-        } else {
-            Format::Json
-        };
-        let text = report(&outcome, args).render(format);
-        if let Err(e) = emit(Some(path), &text) {
-            eprintln!("error: cannot write the baseline {}: {e}", path.display());
-            return 2;
-        }
-    }
-    let notes = crate::select::apply(
-        &mut outcome.findings,
-        plan.baseline.as_ref(),
-        plan.scope.as_ref(),
-        &base,
-    );
-    outcome.diagnostics.extend(notes);
-    let mut report = report(&outcome, args);
+    let mut report = outcome.report(&args.category, args.verbose);
     let started = std::time::Instant::now();
     let mut failed = false;
-    for (format, path) in &plan.outputs {
+    for (format, path) in &outputs {
         report.color = color && path.is_none();
         if let Err(e) = emit(path.as_ref(), &report.render(*format)) {
             let to = path
@@ -331,36 +301,25 @@ fn run_scan(args: &ScanArgs) -> i32 {
         }
     }
     if args.timings {
-        for (stage, d) in &outcome.timings {
-            eprintln!("{stage:>10}: {:>8.1} ms", d.as_secs_f64() * 1000.0);
-        }
-        eprintln!(
-            "{:>10}: {:>8.1} ms",
-            "report",
-            started.elapsed().as_secs_f64() * 1000.0
-        );
-        eprintln!("{:>10}: {}", "resources", outcome.checked.len());
-        eprintln!("slowest rules (CPU time over all threads):");
-        for (id, d) in outcome.rule_time.iter().take(10) {
-            eprintln!("{id:>10}: {:>8.1} ms", d.as_secs_f64() * 1000.0);
-        }
+        print_timings(&outcome, started.elapsed());
     }
     if failed {
-        return 2;
+        return ExitStatus::Untrusted;
     }
-    exit_code(&outcome, args.fail_on.severity())
+    outcome.status(args.fail_on.severity())
 }
 
-fn report<'a>(outcome: &'a crate::ScanOutcome, args: &'a ScanArgs) -> Report<'a> {
-    Report {
-        findings: &outcome.findings,
-        diagnostics: &outcome.diagnostics,
-        rules: &outcome.rules,
-        files: &outcome.files,
-        checked: &outcome.checked,
-        category: args.category.trim_end_matches('/'),
-        verbose: args.verbose,
-        color: false,
+/// `--timings`: each stage, then the slowest rules, on standard error.
+fn print_timings(outcome: &Outcome, report: std::time::Duration) {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    for (stage, d) in &outcome.timings {
+        eprintln!("{stage:>10}: {:>8.1} ms", ms(*d));
+    }
+    eprintln!("{:>10}: {:>8.1} ms", "report", ms(report));
+    eprintln!("{:>10}: {}", "resources", outcome.checked.len());
+    eprintln!("slowest rules (CPU time over all threads):");
+    for (id, d) in outcome.rule_time.iter().take(10) {
+        eprintln!("{id:>10}: {:>8.1} ms", ms(*d));
     }
 }
 
@@ -375,7 +334,7 @@ fn emit(path: Option<&PathBuf>, text: &str) -> std::io::Result<()> {
     }
 }
 
-fn load_rules(dir: Option<&std::path::Path>) -> Option<RuleSet> {
+fn load_rules(dir: Option<&Path>) -> Option<RuleSet> {
     let (rules, diags) = RuleSet::load(dir);
     for d in &diags {
         eprintln!("{}", d.one_line());
@@ -383,9 +342,9 @@ fn load_rules(dir: Option<&std::path::Path>) -> Option<RuleSet> {
     diags.is_empty().then_some(rules)
 }
 
-fn list_rules(dir: Option<&std::path::Path>, json: bool) -> i32 {
+fn list_rules(dir: Option<&Path>, json: bool) -> ExitStatus {
     let Some(rules) = load_rules(dir) else {
-        return 2;
+        return ExitStatus::Untrusted;
     };
     if json {
         let metas: Vec<_> = rules.rules.iter().map(|r| &r.meta).collect();
@@ -393,7 +352,7 @@ fn list_rules(dir: Option<&std::path::Path>, json: bool) -> i32 {
             "{}",
             serde_json::to_string_pretty(&metas).unwrap_or_default()
         );
-        return 0;
+        return ExitStatus::Clean;
     }
     for r in &rules.rules {
         let m = &r.meta;
@@ -406,16 +365,16 @@ fn list_rules(dir: Option<&std::path::Path>, json: bool) -> i32 {
             m.title
         );
     }
-    0
+    ExitStatus::Clean
 }
 
-fn explain(id: &str, dir: Option<&std::path::Path>) -> i32 {
+fn explain(id: &str, dir: Option<&Path>) -> ExitStatus {
     let Some(rules) = load_rules(dir) else {
-        return 2;
+        return ExitStatus::Untrusted;
     };
     let Some(rule) = rules.get(id) else {
         eprintln!("error: no rule `{id}`; `blogaudit rules` lists them");
-        return 2;
+        return ExitStatus::Untrusted;
     };
     let m = &rule.meta;
     println!("# {} {}: {}\n", m.id, m.name, m.title);
@@ -428,10 +387,10 @@ fn explain(id: &str, dir: Option<&std::path::Path>) -> i32 {
     );
     println!("{}\n", m.description.trim());
     println!("Remediation: {}", m.remediation);
-    0
+    ExitStatus::Clean
 }
 
-fn man(out_dir: Option<&std::path::Path>) -> i32 {
+fn man(out_dir: Option<&Path>) -> ExitStatus {
     let cmd = Cli::command();
     let result = match out_dir {
         Some(dir) => std::fs::create_dir_all(dir)
@@ -440,34 +399,34 @@ fn man(out_dir: Option<&std::path::Path>) -> i32 {
         None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout()),
     };
     match result {
-        Ok(()) => 0,
+        Ok(()) => ExitStatus::Clean,
         Err(e) => {
             eprintln!("error: cannot write the man page: {e}");
-            2
+            ExitStatus::Untrusted
         }
     }
 }
 
-fn init(path: &std::path::Path) -> i32 {
+fn init(path: &Path) -> ExitStatus {
     if path.exists() {
         eprintln!(
             "error: {} already exists; blogaudit init never overwrites a file",
             path.display()
         );
-        return 2;
+        return ExitStatus::Untrusted;
     }
     if let Err(e) = Config::parse(config::STARTER, "starter") {
         eprintln!("internal error: the starter config does not parse: {e:?}");
-        return 2;
+        return ExitStatus::Untrusted;
     }
     match std::fs::write(path, config::STARTER) {
         Ok(()) => {
             println!("wrote {}", path.display());
-            0
+            ExitStatus::Clean
         }
         Err(e) => {
             eprintln!("error: cannot write {}: {e}", path.display());
-            2
+            ExitStatus::Untrusted
         }
     }
 }

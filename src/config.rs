@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::model::{Diagnostic, Pos};
-use crate::rules::Severity;
+use crate::model::Diagnostic;
+use crate::model::Severity;
 
 /// File names looked for, in order, in the scanned directory and its ancestors.
 pub const FILE_NAMES: &[&str] = &["blogaudit.toml", ".blogaudit.toml"];
@@ -130,7 +130,7 @@ impl Config {
                 .in_file(shown)
                 .help("see `blogaudit init` for every setting with its default");
             if let Some(span) = e.span() {
-                d = d.at(pos_of(text, span.start));
+                d = d.at(crate::syntax::position::pos_at(text, span.start));
             }
             vec![d]
         })?;
@@ -147,7 +147,7 @@ impl Config {
                 );
             }
             if let Some(u) = &ig.until {
-                if crate::suppress::parse_date(u).is_none() {
+                if crate::model::date::parse_date(u).is_none() {
                     problems.push(
                         Diagnostic::error(
                             "config",
@@ -188,16 +188,6 @@ impl Config {
             "system_namespaces": self.system_namespaces(),
             "min_node_group_azs": self.min_node_group_azs.unwrap_or(3),
         })
-    }
-}
-
-fn pos_of(text: &str, offset: usize) -> Pos {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    Pos {
-        line: u32::try_from(line).unwrap_or(u32::MAX),
-        column: u32::try_from(column).unwrap_or(u32::MAX),
     }
 }
 

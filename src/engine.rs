@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::finding::{Finding, Fix, Location, ResourceRef};
+use crate::model::fingerprint;
 use crate::model::{Diagnostic, Inventory, Origin, PathSeg, Resource, Span};
-use crate::report::fingerprint;
+use crate::model::{Finding, Fix, Location, ResourceRef};
 use crate::rules::{CompiledRule, RuleSet};
 
 /// Resources evaluated per engine clone.
@@ -90,7 +90,7 @@ pub fn evaluate(rules: &RuleSet, inventory: &Inventory, config: &Value) -> Evalu
                                 format!(
                                     "{} failed on {}: {}",
                                     rule.meta.id,
-                                    resource.display_name(),
+                                    ResourceRef::of(resource),
                                     e.trim()
                                 ),
                             )
@@ -172,7 +172,7 @@ fn data_document(
                 .map(|(name, routes)| {
                     let list = routes
                         .iter()
-                        .map(|(k, n, r)| serde_json::json!({"kind": k, "namespace": n, "name": r}))
+                        .map(|r| serde_json::json!({"kind": r.kind, "namespace": r.namespace, "name": r.name}))
                         .collect();
                     (name.clone(), Value::Array(list))
                 })
@@ -254,7 +254,7 @@ fn collect(
             .map(|p| p.iter().filter_map(PathSeg::from_json).collect())
             .unwrap_or_default();
         let message = v.get("message").and_then(Value::as_str).map_or_else(
-            || format!("{} violates {}", resource.display_name(), meta.id),
+            || format!("{} violates {}", ResourceRef::of(resource), meta.id),
             str::to_string,
         );
         let location = match &resource.origin {

@@ -2,7 +2,6 @@
 
 use clap::Parser;
 
-fn main() {
-    let cli = blogaudit::cli::Cli::parse();
-    std::process::exit(blogaudit::cli::run(cli));
+fn main() -> std::process::ExitCode {
+    blogaudit::cli::run(blogaudit::cli::Cli::parse()).into()
 }

@@ -9,8 +9,40 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::finding::Finding;
-use crate::model::Diagnostic;
+use crate::model::{Diagnostic, Finding};
+
+/// Why a selection cannot be made; each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error("cannot read the baseline {path}: {source}")]
+    ReadBaseline {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the baseline {path} is not JSON (line {line}, column {column}): {source}")]
+    BaselineNotJson {
+        path: String,
+        line: usize,
+        column: usize,
+        source: serde_json::Error,
+    },
+    #[error(
+        "{path} is not a blogaudit baseline: expected a SARIF log (`runs`) or a \
+         `--format json` report (`findings`); write one with `--write-baseline {path}`"
+    )]
+    NotABaseline { path: String },
+    #[error(
+        "`{git_ref}` is not a commit of this repository; fetch it first (for example \
+         `git fetch origin {git_ref}`, with `fetch-depth: 0` in actions/checkout)"
+    )]
+    UnknownRef { git_ref: String },
+    #[error("cannot run git: {0}; --changed-since needs git on PATH")]
+    NoGit(std::io::Error),
+    #[error("git {args}: {stderr}")]
+    Git { args: String, stderr: String },
+    #[error("--report-only-paths and --changed-since do not go together")]
+    TwoScopes,
+}
 
 /// Fingerprints of findings already known and accepted.
 #[derive(Clone, Debug, Default)]
@@ -22,24 +54,21 @@ impl Baseline {
     /// Reads a baseline: a SARIF log or a `--format json` report of blogaudit.
     ///
     /// # Errors
-    /// A message naming the file and what is wrong with it.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let shown = path.display();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the baseline {shown}: {e}"))?;
-        let doc: Value = serde_json::from_str(&text).map_err(|e| {
-            format!(
-                "the baseline {shown} is not JSON (line {}, column {}): {e}",
-                e.line(),
-                e.column()
-            )
+    /// The file cannot be read, is not JSON, or is neither a SARIF log nor a JSON report.
+    pub fn load(path: &Path) -> Result<Self, SelectError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| SelectError::ReadBaseline {
+            path: shown.clone(),
+            source,
         })?;
-        Self::from_json(&doc).ok_or_else(|| {
-            format!(
-                "{shown} is not a blogaudit baseline: expected a SARIF log (`runs`) or a \
-                 `--format json` report (`findings`); write one with `--write-baseline {shown}`"
-            )
-        })
+        let doc: Value =
+            serde_json::from_str(&text).map_err(|source| SelectError::BaselineNotJson {
+                path: shown.clone(),
+                line: source.line(),
+                column: source.column(),
+                source,
+            })?;
+        Self::from_json(&doc).ok_or(SelectError::NotABaseline { path: shown })
     }
 
     fn from_json(doc: &Value) -> Option<Self> {
@@ -49,7 +78,7 @@ impl Baseline {
                 .flatten()
                 .filter_map(|r| {
                     r.get("partialFingerprints")?
-                        .get(crate::report::sarif::FINGERPRINT_KEY)?
+                        .get(crate::model::fingerprint::FINGERPRINT_KEY)?
                         .as_str()
                 })
                 .map(str::to_string)
@@ -88,16 +117,15 @@ impl Scope {
     /// unstaged and untracked (not ignored) changes.
     ///
     /// # Errors
-    /// A message when Git is missing, `base` is not in a work tree, or the ref is unknown.
-    pub fn changed_since(git_ref: &str, base: &Path) -> Result<Self, String> {
+    /// Git is missing, `base` is not in a work tree, or the ref is unknown.
+    pub fn changed_since(git_ref: &str, base: &Path) -> Result<Self, SelectError> {
         let top = git(base, &["rev-parse", "--show-toplevel"])?;
         let top = PathBuf::from(top.trim_end_matches(['\n', '\r']));
         let commit = format!("{git_ref}^{{commit}}");
         git(base, &["rev-parse", "--verify", "--quiet", &commit]).map_err(|_| {
-            format!(
-                "`{git_ref}` is not a commit of this repository; fetch it first (for example \
-                 `git fetch origin {git_ref}`, with `fetch-depth: 0` in actions/checkout)"
-            )
+            SelectError::UnknownRef {
+                git_ref: git_ref.to_string(),
+            }
         })?;
         let diff = git(base, &["diff", "--name-only", "-z", git_ref, "--"])?;
         // Both lists relative to the top of the work tree.
@@ -106,7 +134,7 @@ impl Scope {
             .split('\0')
             .chain(untracked.split('\0'))
             .filter(|s| !s.is_empty())
-            .map(|s| normalize(&top.join(s)))
+            .map(|s| without_dots(&top.join(s)))
             .collect();
         roots.sort();
         roots.dedup();
@@ -122,16 +150,18 @@ impl Scope {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+fn git(dir: &Path, args: &[&str]) -> Result<String, SelectError> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(args)
         .output()
-        .map_err(|e| format!("cannot run git: {e}; --changed-since needs git on PATH"))?;
+        .map_err(SelectError::NoGit)?;
     if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!("git {}: {}", args.join(" "), err.trim()));
+        return Err(SelectError::Git {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -139,11 +169,11 @@ fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
 /// `base`-relative or absolute `path`, absolute and without `.`/`..`; symlinks in the
 /// existing part resolved, so that Git's real paths compare equal.
 fn absolute(base: &Path, path: &Path) -> PathBuf {
-    let joined = normalize(&base.join(path));
+    let joined = without_dots(&base.join(path));
     joined.canonicalize().unwrap_or(joined)
 }
 
-fn normalize(path: &Path) -> PathBuf {
+fn without_dots(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
@@ -229,9 +259,9 @@ mod tests {
     }
 
     #[test]
-    fn normalize_removes_dots() {
+    fn without_dots_removes_dots() {
         assert_eq!(
-            normalize(Path::new("/a/b/./c/../d")),
+            without_dots(Path::new("/a/b/./c/../d")),
             PathBuf::from("/a/b/d")
         );
     }

@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::finding::{Finding, Suppression};
-use crate::model::{Diagnostic, Inventory, Resource};
+use crate::model::date::parse_date;
+use crate::model::{
+    Diagnostic, Finding, Inventory, PathSeg, Pos, Resource, ResourceRef, Suppression,
+};
 
 /// The annotation that suppresses findings on one resource.
 pub const ANNOTATION: &str = "blogaudit.io/ignore";
@@ -54,41 +56,95 @@ pub fn parse_entries(value: &str) -> Vec<Result<Entry, String>> {
         .collect()
 }
 
-/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
-#[must_use]
-pub fn parse_date(s: &str) -> Option<i64> {
-    let mut parts = s.split('-');
-    let y: i64 = parts.next()?.parse().ok()?;
-    let m: i64 = parts.next()?.parse().ok()?;
-    let d: i64 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
-}
-
-/// Today, in days since 1970-01-01 (UTC).
-#[must_use]
-pub fn today() -> i64 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(secs / 86_400).unwrap_or(0)
-}
-
 fn annotation_of(r: &Resource) -> Option<&str> {
     r.body
         .get("metadata")?
         .get("annotations")?
         .get(ANNOTATION)
         .and_then(Value::as_str)
+}
+
+/// Where suppression entries are written on a resource.
+#[derive(Clone)]
+struct Place {
+    /// `annotation` or `comment`.
+    source: &'static str,
+    file: Option<String>,
+    pos: Option<Pos>,
+}
+
+/// A suppression entry declared on a resource, and where.
+struct Declared {
+    entry: Entry,
+    place: Place,
+}
+
+/// The entries of a resource's annotation and of its inline ignore comments; malformed ones
+/// become warnings at the place they are written.
+fn declared_on(r: &Resource, diags: &mut Vec<Diagnostic>) -> Vec<Declared> {
+    let mut declared = Vec::new();
+    let own_file = r.file().map(|f| f.path.clone());
+    if let Some(text) = annotation_of(r) {
+        let pos = r
+            .locate(&[
+                PathSeg::Key("metadata".into()),
+                PathSeg::Key("annotations".into()),
+                PathSeg::Key(ANNOTATION.into()),
+            ])
+            .map(|(span, _)| span.start);
+        let place = Place {
+            source: "annotation",
+            file: own_file,
+            pos,
+        };
+        let help = format!("write `{ANNOTATION}: \"BA110: <reason> until=YYYY-MM-DD\"`");
+        place.parse(text, r, &help, &mut declared, diags);
+    }
+    for ignore in &r.ignores {
+        let place = Place {
+            source: "comment",
+            file: Some(ignore.file.clone()),
+            pos: Some(ignore.span.start),
+        };
+        let help = "write `# blogaudit:ignore BA210 <reason> until=YYYY-MM-DD`";
+        place.parse(&ignore.entry, r, help, &mut declared, diags);
+    }
+    declared
+}
+
+impl Place {
+    /// Parses `text` written at this place into entries; malformed ones become warnings.
+    fn parse(
+        &self,
+        text: &str,
+        r: &Resource,
+        help: &str,
+        out: &mut Vec<Declared>,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        for e in parse_entries(text) {
+            match e {
+                Ok(entry) => out.push(Declared {
+                    entry,
+                    place: self.clone(),
+                }),
+                Err(msg) => {
+                    let mut d = Diagnostic::warning(
+                        "suppression",
+                        format!("{}: {msg}", ResourceRef::of(r)),
+                    )
+                    .help(help);
+                    if let Some(f) = &self.file {
+                        d = d.in_file(f);
+                    }
+                    if let Some(p) = self.pos {
+                        d = d.at(p);
+                    }
+                    diags.push(d);
+                }
+            }
+        }
+    }
 }
 
 /// Marks suppressed findings. Invalid or expired suppressions become diagnostics.
@@ -99,69 +155,31 @@ pub fn apply(
     today: i64,
 ) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    // Entries by resource (kind, namespace, name, file), with where the annotation is (file
-    // and position) for diagnostics.
-    type Place = (Option<String>, Option<crate::model::Pos>);
-    type Key = (String, String, String, Option<String>);
-    let mut by_resource: HashMap<Key, (Vec<Entry>, Place)> = HashMap::new();
+    // The entries declared on each resource (by identity and file), with where each is.
+    let mut by_resource: HashMap<(ResourceRef, Option<String>), Vec<Declared>> = HashMap::new();
     for r in &inventory.resources {
-        let Some(text) = annotation_of(r) else {
-            continue;
-        };
-        let file = r.file().map(|f| f.path.clone());
-        let pos = r
-            .locate(&[
-                crate::model::PathSeg::Key("metadata".into()),
-                crate::model::PathSeg::Key("annotations".into()),
-                crate::model::PathSeg::Key(ANNOTATION.into()),
-            ])
-            .map(|(span, _)| span.start);
-        let mut entries = Vec::new();
-        for e in parse_entries(text) {
-            match e {
-                Ok(e) => entries.push(e),
-                Err(msg) => {
-                    let mut d =
-                        Diagnostic::warning("suppression", format!("{}: {msg}", r.display_name()))
-                            .help(format!(
-                                "write `{ANNOTATION}: \"BA110: <reason> until=YYYY-MM-DD\"`"
-                            ));
-                    if let Some(f) = &file {
-                        d = d.in_file(f);
-                    }
-                    if let Some(p) = pos {
-                        d = d.at(p);
-                    }
-                    diags.push(d);
-                }
-            }
+        let declared = declared_on(r, &mut diags);
+        if !declared.is_empty() {
+            by_resource.insert(
+                (ResourceRef::of(r), r.file().map(|f| f.path.clone())),
+                declared,
+            );
         }
-        by_resource.insert(
-            (
-                r.kind.clone(),
-                r.namespace.clone(),
-                r.name.clone(),
-                file.clone(),
-            ),
-            (entries, (file, pos)),
-        );
     }
     for f in findings.iter_mut() {
-        let key = (
-            f.resource.kind.clone(),
-            f.resource.namespace.clone(),
-            f.resource.name.clone(),
-            f.file().map(str::to_string),
-        );
-        let from_annotation = by_resource.get(&key).and_then(|(entries, place)| {
-            entries.iter().find(|e| e.rule == f.rule_id).map(|e| {
-                (
-                    "annotation",
-                    e.reason.clone(),
-                    e.until.clone(),
-                    place.clone(),
-                )
-            })
+        let key = (f.resource.clone(), f.file().map(str::to_string));
+        let from_resource = by_resource.get(&key).and_then(|declared| {
+            declared
+                .iter()
+                .find(|d| d.entry.rule == f.rule_id)
+                .map(|d| {
+                    (
+                        d.place.source,
+                        d.entry.reason.clone(),
+                        d.entry.until.clone(),
+                        (d.place.file.clone(), d.place.pos),
+                    )
+                })
         });
         let from_config = || {
             config
@@ -184,8 +202,7 @@ pub fn apply(
                     ("config", ig.reason.clone(), ig.until.clone(), (file, None))
                 })
         };
-        let Some((source, reason, until, (file, pos))) = from_annotation.or_else(from_config)
-        else {
+        let Some((source, reason, until, (file, pos))) = from_resource.or_else(from_config) else {
             continue;
         };
         let expired = until
@@ -237,12 +254,5 @@ mod tests {
             })
         );
         assert!(e[1].is_err());
-    }
-
-    #[test]
-    fn dates_count_days() {
-        assert_eq!(parse_date("1970-01-01"), Some(0));
-        assert_eq!(parse_date("2000-03-01"), Some(11_017));
-        assert_eq!(parse_date("2026-13-01"), None);
     }
 }

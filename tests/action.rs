@@ -16,7 +16,7 @@ fn root() -> PathBuf {
 /// The text of `path` (relative to the crate root) and its single YAML document.
 fn load(path: &str) -> (String, Value) {
     let text = std::fs::read_to_string(root().join(path)).expect("read");
-    let (docs, err) = blogaudit::source::yaml::parse_stream(&text);
+    let (docs, err) = blogaudit::syntax::yaml::parse_stream(&text);
     assert!(err.is_none(), "{path} does not parse: {err:?}");
     assert_eq!(docs.len(), 1, "{path} must hold one YAML document");
     (text, docs.into_iter().next().expect("one document").value)

@@ -6,11 +6,11 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use blogaudit::finding::{Checked, Finding, Location, ResourceRef, Suppression};
+use blogaudit::model::Severity;
+use blogaudit::model::{Checked, Finding, Location, ResourceRef, Suppression};
 use blogaudit::model::{Diagnostic, Level, PathSeg, Pos, Span};
 use blogaudit::report::markdown::MARKDOWN_LIMIT;
 use blogaudit::report::{Format, Report};
-use blogaudit::rules::Severity;
 use serde_json::Value;
 
 use common::{root, run_blogaudit};
@@ -155,12 +155,15 @@ fn junit_counts_match_the_findings() {
     assert_eq!(total.errors, 0);
 
     // One suite per rule; tests = checked resources the rule applies to.
-    let outcome = blogaudit::scan(&blogaudit::ScanOptions {
-        paths: vec![PathBuf::from(BROKEN)],
-        base: root(),
-        today: blogaudit::suppress::today(),
-        ..Default::default()
-    });
+    let outcome = blogaudit::pipeline::run(
+        &blogaudit::pipeline::Options {
+            paths: vec![PathBuf::from(BROKEN)],
+            base: root(),
+            today: blogaudit::model::date::today(),
+            ..Default::default()
+        },
+        &blogaudit::pipeline::Selection::default(),
+    );
     assert_eq!(suites.len(), outcome.rules.rules.len());
     let resources: HashSet<(&str, &str, &str, String)> = outcome
         .checked

@@ -122,7 +122,7 @@ fn every_rule_fixture_gives_exactly_its_marked_findings() {
     );
 }
 
-fn describe(outcome: &blogaudit::ScanOutcome) -> String {
+fn describe(outcome: &blogaudit::pipeline::Outcome) -> String {
     outcome
         .findings
         .iter()

@@ -8,18 +8,21 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use blogaudit::model::Level;
-use blogaudit::{scan, ScanOptions, ScanOutcome};
+use blogaudit::pipeline::{Options, Outcome, Selection};
 
-fn scan_sample(rel: &str) -> ScanOutcome {
-    scan(&ScanOptions {
-        paths: vec![common::root().join(rel)],
-        base: common::root(),
-        today: blogaudit::suppress::today(),
-        ..ScanOptions::default()
-    })
+fn scan_sample(rel: &str) -> Outcome {
+    blogaudit::pipeline::run(
+        &Options {
+            paths: vec![common::root().join(rel)],
+            base: common::root(),
+            today: blogaudit::model::date::today(),
+            ..Options::default()
+        },
+        &Selection::default(),
+    )
 }
 
-fn errors(outcome: &ScanOutcome) -> Vec<String> {
+fn errors(outcome: &Outcome) -> Vec<String> {
     outcome
         .diagnostics
         .iter()
@@ -110,7 +113,7 @@ fn plan_json_gives_the_same_aws_findings_as_its_source() {
 
     // The same rule, resource and field as a scan of the Terraform source.
     let source = scan_sample("samples/blog-broken/terraform");
-    let key = |o: &ScanOutcome| {
+    let key = |o: &Outcome| {
         let mut v: Vec<(String, String, String)> = o
             .findings
             .iter()

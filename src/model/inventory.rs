@@ -2,10 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Resource;
-
-/// A resource's identity: kind, namespace, name.
-pub type ObjectRef = (String, String, String);
+use super::{Resource, ResourceRef};
 
 /// The resources of one run and their index. Rules see the index as `data.inventory`.
 #[derive(Debug, Default)]
@@ -19,7 +16,7 @@ pub struct Inventory {
     /// Gateway API parent index: parent namespace → parent name → the routes (kind, namespace,
     /// name) whose `spec.parentRefs` name it. Lets a Gateway find its routes without a scan
     /// over every namespace.
-    pub route_parents: BTreeMap<String, BTreeMap<String, Vec<ObjectRef>>>,
+    pub route_parents: BTreeMap<String, BTreeMap<String, Vec<ResourceRef>>>,
 }
 
 impl Inventory {
@@ -28,7 +25,8 @@ impl Inventory {
         let mut index: BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>> =
             BTreeMap::new();
         let mut namespaces = BTreeSet::new();
-        let mut route_parents: BTreeMap<String, BTreeMap<String, Vec<ObjectRef>>> = BTreeMap::new();
+        let mut route_parents: BTreeMap<String, BTreeMap<String, Vec<ResourceRef>>> =
+            BTreeMap::new();
         for (i, r) in resources.iter().enumerate() {
             index
                 .entry(r.kind.clone())
@@ -55,7 +53,7 @@ impl Inventory {
                     .or_default()
                     .entry(name.to_string())
                     .or_default();
-                let me = (r.kind.clone(), r.namespace.clone(), r.name.clone());
+                let me = ResourceRef::of(r);
                 if !routes.contains(&me) {
                     routes.push(me);
                 }

@@ -1,12 +1,18 @@
-//! Plain data shared by every stage: resources, diagnostics and the inventory.
+//! Plain data shared by every stage: resources, findings, diagnostics and the inventory.
 
+pub mod date;
 mod diagnostic;
+mod finding;
+pub mod fingerprint;
 mod inventory;
 mod resource;
+mod severity;
 
 pub use diagnostic::{Diagnostic, Level, CODES};
+pub use finding::{Checked, Finding, Fix, Location, ResourceRef, Suppression};
 pub use inventory::Inventory;
 pub use resource::{
-    locate_tree, pointer, Origin, PathSeg, Pos, Resource, SourceFile, Span, SpanIndex, SpanNode,
-    CLUSTER_SCOPED,
+    locate_tree, pointer, InlineIgnore, Origin, PathSeg, Pos, Resource, SourceFile, Span,
+    SpanIndex, SpanNode, CLUSTER_SCOPED,
 };
+pub use severity::Severity;

@@ -146,6 +146,21 @@ pub struct Resource {
     pub name: String,
     pub body: Value,
     pub origin: Origin,
+    /// Suppressions written beside the resource in its own syntax (a `# blogaudit:ignore`
+    /// comment above a Terraform resource). A Kubernetes object's annotation stays in its
+    /// body, where the cluster keeps it too.
+    pub ignores: Vec<InlineIgnore>,
+}
+
+/// A suppression written in the source next to a resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlineIgnore {
+    /// `ID: reason [until=YYYY-MM-DD]`: the same form as one entry of the annotation.
+    pub entry: String,
+    /// Where it is written: the display path of its file (the resource's own, or the file of
+    /// a module call above it) and its span.
+    pub file: String,
+    pub span: Span,
 }
 
 /// Kubernetes kinds that are not namespaced (the rest default to `default`).
@@ -193,17 +208,8 @@ impl Resource {
             name,
             body,
             origin,
+            ignores: Vec::new(),
         })
-    }
-
-    /// `Kind namespace/name`, the way messages and reports name a resource.
-    #[must_use]
-    pub fn display_name(&self) -> String {
-        if self.namespace.is_empty() {
-            format!("{} {}", self.kind, self.name)
-        } else {
-            format!("{} {}/{}", self.kind, self.namespace, self.name)
-        }
     }
 
     /// The file this resource was read from, if any.

@@ -8,9 +8,9 @@
 use std::fmt::Write;
 
 use super::Report;
-use crate::finding::{Finding, Location};
+use crate::model::Severity;
 use crate::model::{Diagnostic, Level};
-use crate::rules::Severity;
+use crate::model::{Finding, Location};
 
 #[must_use]
 pub fn render(r: &Report<'_>) -> String {

@@ -4,8 +4,8 @@
 use serde_json::{json, Value};
 
 use super::Report;
-use crate::finding::{Finding, Location};
-use crate::rules::Severity;
+use crate::model::Severity;
+use crate::model::{Finding, Location};
 
 #[must_use]
 pub fn render(r: &Report<'_>) -> String {

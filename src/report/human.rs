@@ -6,10 +6,10 @@ use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Severity,
 };
 
-use super::{offset, Report};
-use crate::finding::Finding;
+use super::Report;
+use crate::model::Finding;
 use crate::model::{Diagnostic, Level};
-use crate::rules;
+use crate::syntax::position::offset_of;
 
 #[must_use]
 pub fn render(r: &Report<'_>) -> String {
@@ -41,9 +41,9 @@ pub fn render(r: &Report<'_>) -> String {
 
 fn render_finding(h: &GraphicalReportHandler, r: &Report<'_>, f: &Finding, out: &mut String) {
     let severity = match f.severity {
-        rules::Severity::Critical | rules::Severity::High => Severity::Error,
-        rules::Severity::Medium => Severity::Warning,
-        rules::Severity::Low => Severity::Advice,
+        crate::model::Severity::Critical | crate::model::Severity::High => Severity::Error,
+        crate::model::Severity::Medium => Severity::Warning,
+        crate::model::Severity::Low => Severity::Advice,
     };
     let mut diag = MietteDiagnostic::new(f.message.clone())
         .with_code(format!(
@@ -62,7 +62,7 @@ fn render_finding(h: &GraphicalReportHandler, r: &Report<'_>, f: &Finding, out: 
     let file = f.file().and_then(|p| r.files.get(p));
     match (file, f.span()) {
         (Some(file), Some(span)) => {
-            let start = offset(&file.text, span.start.line, span.start.column);
+            let start = offset_of(&file.text, span.start.line, span.start.column);
             let line_end = file.text[start..]
                 .find('\n')
                 .map_or(file.text.len(), |i| start + i);
@@ -95,7 +95,7 @@ fn render_diagnostic(h: &GraphicalReportHandler, r: &Report<'_>, d: &Diagnostic,
     let file = d.file.as_ref().and_then(|p| r.files.get(p));
     match (file, d.pos) {
         (Some(file), Some(pos)) => {
-            let start = offset(&file.text, pos.line, pos.column);
+            let start = offset_of(&file.text, pos.line, pos.column);
             diag = diag.with_label(LabeledSpan::new(
                 Some(format!("{}:{}:{}", file.path, pos.line, pos.column)),
                 start,
@@ -133,10 +133,10 @@ fn summary(r: &Report<'_>, out: &mut String) {
         .count();
     let mut counts = Vec::new();
     for sev in [
-        rules::Severity::Critical,
-        rules::Severity::High,
-        rules::Severity::Medium,
-        rules::Severity::Low,
+        crate::model::Severity::Critical,
+        crate::model::Severity::High,
+        crate::model::Severity::Medium,
+        crate::model::Severity::Low,
     ] {
         let n = active.iter().filter(|f| f.severity == sev).count();
         if n > 0 {

@@ -26,7 +26,7 @@ pub fn render(r: &Report<'_>) -> String {
                 "severity": f.severity,
                 "message": f.message,
                 "file": f.file(),
-                "object": match &f.location { crate::finding::Location::Object { reference } => Some(reference), _ => None },
+                "object": match &f.location { crate::model::Location::Object { reference } => Some(reference), _ => None },
                 "start_line": span.map(|s| s.start.line),
                 "start_column": span.map(|s| s.start.column),
                 "end_line": span.map(|s| s.end.line),

@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 use super::Report;
-use crate::finding::{Checked, Finding, Location, ResourceRef};
 use crate::model::{pointer, Diagnostic, Level};
+use crate::model::{Checked, Finding, Location, ResourceRef};
 use crate::rules::RuleMeta;
 
 /// The name of the suite that holds input errors.
@@ -35,24 +35,12 @@ pub fn render(r: &Report<'_>) -> String {
     out
 }
 
-/// What identifies a resource: kind, namespace, name and its file (or object reference).
+/// What identifies a resource in a report: its identity and its file (or object reference).
 /// The file matters: two Terraform root modules may each hold `aws_ecr_repository.x`.
-type Key<'a> = (&'a str, &'a str, &'a str, &'a str);
-
-fn place(location: &Location) -> &str {
-    match location {
-        Location::File { path, .. } => path,
-        Location::Object { reference } => reference,
-    }
-}
+type Key<'a> = (&'a ResourceRef, &'a str);
 
 fn key<'a>(resource: &'a ResourceRef, location: &'a Location) -> Key<'a> {
-    (
-        &resource.kind,
-        &resource.namespace,
-        &resource.name,
-        place(location),
-    )
+    (resource, location.file_or_reference())
 }
 
 #[derive(Clone, Copy, Default)]
@@ -256,8 +244,8 @@ fn rule_suite(
                 .find(|(g, _)| *g == k)
                 .map_or(&[][..], |(_, list)| list.as_slice());
             cases.push(Case {
-                classname: place(&c.location).to_string(),
-                name: c.resource.qualified(),
+                classname: c.location.file_or_reference().to_string(),
+                name: c.resource.to_string(),
                 outcome: outcome(Some(&meta.remediation), findings),
             });
         }
@@ -270,8 +258,8 @@ fn rule_suite(
         }
         let f = list[0];
         cases.push(Case {
-            classname: place(&f.location).to_string(),
-            name: f.resource.qualified(),
+            classname: f.location.file_or_reference().to_string(),
+            name: f.resource.to_string(),
             outcome: outcome(meta.map(|m| m.remediation.as_str()), list),
         });
     }

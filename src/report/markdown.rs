@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use super::{docs_url, Report};
-use crate::finding::{Finding, Location};
+use crate::model::Severity;
 use crate::model::{Diagnostic, Level};
-use crate::rules::Severity;
+use crate::model::{Finding, Location};
 
 /// The most findings listed one by one; the rest are counted.
 pub const MARKDOWN_LIMIT: usize = 100;
@@ -139,7 +139,7 @@ pub fn render(r: &Report<'_>) -> String {
                 f.severity.as_str(),
                 rule_link(r, f),
                 code(&location(f)),
-                code(&f.resource.qualified()),
+                code(&f.resource.to_string()),
                 cell(&f.message)
             );
         }

@@ -1,6 +1,5 @@
 //! Reporters: one module per output format, all over the same findings.
 
-pub mod fingerprint;
 pub mod github;
 pub mod gitlab;
 pub mod human;
@@ -12,7 +11,7 @@ pub mod sarif;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::finding::{Checked, Finding};
+use crate::model::{Checked, Finding};
 use crate::model::{Diagnostic, SourceFile};
 use crate::rules::{RuleMeta, RuleSet};
 
@@ -66,24 +65,6 @@ impl Report<'_> {
             Format::Markdown => markdown::render(self),
         }
     }
-}
-
-/// Byte offset of a 1-based line and code-point column in `text` (clamped to the text).
-#[must_use]
-pub fn offset(text: &str, line: u32, column: u32) -> usize {
-    let mut start = 0usize;
-    for _ in 1..line {
-        match text[start..].find('\n') {
-            Some(i) => start += i + 1,
-            None => return text.len(),
-        }
-    }
-    let rest = &text[start..];
-    let line_end = rest.find('\n').unwrap_or(rest.len());
-    rest[..line_end]
-        .char_indices()
-        .nth(column.saturating_sub(1) as usize)
-        .map_or(start + line_end, |(i, _)| start + i)
 }
 
 /// The base URL of the rule docs (`helpUri`).

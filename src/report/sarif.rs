@@ -12,15 +12,13 @@ use serde_sarif::sarif::{
 };
 
 use super::{docs_url, Report};
-use crate::finding::{self, Finding};
+use crate::model::Finding;
+use crate::model::Severity;
 use crate::model::{Diagnostic, Level, PathSeg, Span};
-use crate::rules::{RuleMeta, Severity};
+use crate::rules::RuleMeta;
 
 /// GitHub code scanning ingests at most this many results per run.
 pub const MAX_RESULTS: usize = 25_000;
-
-/// The `partialFingerprints` key of a result's stable fingerprint (baselines read it back).
-pub const FINGERPRINT_KEY: &str = "blogauditFingerprint/v1";
 
 /// The `uriBaseId` every file URI is relative to.
 pub const SRCROOT: &str = "SRCROOT";
@@ -253,7 +251,7 @@ fn uri_escape(path: &str) -> String {
 
 fn location(f: &Finding) -> Location {
     match &f.location {
-        finding::Location::File { path, span } => Location {
+        crate::model::Location::File { path, span } => Location {
             physical_location: Some(PhysicalLocation {
                 artifact_location: Some(artifact(path)),
                 region: Some(region(*span)),
@@ -262,7 +260,7 @@ fn location(f: &Finding) -> Location {
             logical_locations: Some(vec![logical(f)]),
             ..Default::default()
         },
-        finding::Location::Object { .. } => Location {
+        crate::model::Location::Object { .. } => Location {
             logical_locations: Some(vec![logical(f)]),
             ..Default::default()
         },
@@ -272,7 +270,7 @@ fn location(f: &Finding) -> Location {
 fn logical(f: &Finding) -> LogicalLocation {
     LogicalLocation {
         name: Some(f.resource.name.clone()),
-        fully_qualified_name: Some(f.resource.qualified()),
+        fully_qualified_name: Some(f.resource.to_string()),
         kind: Some("resource".into()),
         ..Default::default()
     }
@@ -285,7 +283,7 @@ fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult
     out.level = Some(level(f.severity));
     out.locations = Some(vec![location(f)]);
     out.partial_fingerprints = Some(BTreeMap::from([(
-        FINGERPRINT_KEY.to_string(),
+        crate::model::fingerprint::FINGERPRINT_KEY.to_string(),
         f.fingerprint.clone(),
     )]));
     let source = f
@@ -353,7 +351,7 @@ fn hcl_literal(v: &Value) -> Option<String> {
 
 fn fix(f: &Finding, source: Option<&str>) -> Option<Fix> {
     let x = f.fix.as_ref()?;
-    let finding::Location::File { path, .. } = &f.location else {
+    let crate::model::Location::File { path, .. } = &f.location else {
         return None;
     };
     let syntax = if path.ends_with(".tf") {
@@ -380,7 +378,8 @@ fn fix(f: &Finding, source: Option<&str>) -> Option<Fix> {
                     return None;
                 }
                 let text = source?;
-                let at = super::offset(text, span.start.line, span.start.column);
+                let at =
+                    crate::syntax::position::offset_of(text, span.start.line, span.start.column);
                 let (name, _) = text[at..].split_once('=')?;
                 let name = name.trim();
                 if name.is_empty()
@@ -488,8 +487,8 @@ fn invocation(diags: &[Diagnostic]) -> Invocation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Location, ResourceRef};
     use crate::model::Pos;
+    use crate::model::{Location, ResourceRef};
 
     fn finding(i: u32, severity: Severity, suppressed: bool) -> Finding {
         let pos = Pos {
@@ -516,7 +515,7 @@ mod tests {
             message: "m".into(),
             fix: None,
             fingerprint: format!("f{i}"),
-            suppression: suppressed.then(|| finding::Suppression {
+            suppression: suppressed.then(|| crate::model::Suppression {
                 source: "config",
                 reason: "r".into(),
                 until: None,

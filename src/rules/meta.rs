@@ -2,41 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Pos;
-use crate::source::yaml;
-
-/// How bad a finding is. Ordered from least to most severe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    /// GitHub's `security-severity` score for this level.
-    #[must_use]
-    pub fn score(self) -> &'static str {
-        match self {
-            Self::Critical => "9.5",
-            Self::High => "8.0",
-            Self::Medium => "5.5",
-            Self::Low => "3.0",
-        }
-    }
-
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Critical => "critical",
-            Self::High => "high",
-            Self::Medium => "medium",
-            Self::Low => "low",
-        }
-    }
-}
+use crate::model::{Pos, Severity};
+use crate::syntax::yaml;
 
 /// The `custom` block of a rule's METADATA.
 #[derive(Clone, Debug, Deserialize, Serialize)]

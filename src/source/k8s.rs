@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::model::{
     locate_tree, Diagnostic, Origin, PathSeg, Pos, Resource, SourceFile, Span, SpanIndex, SpanNode,
 };
-use crate::source::yaml::{self, Document};
+use crate::syntax::yaml::{self, Document};
 
 /// What replaces a Secret value before any rule or reporter sees it.
 pub const REDACTED: &str = "<redacted>";

@@ -129,7 +129,7 @@ fn source_documents(dir: &Path, base: &Path) -> HashMap<String, Vec<Resource>> {
 
 /// `secretGenerator` literals are Secret values: mask them in the text reporters may show.
 fn mask_generator_literals(text: &str) -> String {
-    let (docs, _) = crate::source::yaml::parse_stream(text);
+    let (docs, _) = crate::syntax::yaml::parse_stream(text);
     let mut ranges = Vec::new();
     for doc in &docs {
         let generators = doc

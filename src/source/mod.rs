@@ -5,7 +5,6 @@
 pub mod k8s;
 pub mod kustomize;
 pub mod terraform;
-pub mod yaml;
 
 use std::collections::HashSet;
 use std::fs;

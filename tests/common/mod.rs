@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use blogaudit::config::Config;
+use blogaudit::pipeline::{run_with, Options, Outcome, Selection};
 use blogaudit::rules::RuleSet;
-use blogaudit::{scan_with, ScanOptions, ScanOutcome};
 
 /// The crate root.
 pub fn root() -> PathBuf {
@@ -56,7 +56,7 @@ pub fn expected_markers(path: &Path) -> BTreeMap<(String, u32), Vec<String>> {
 }
 
 /// `(file, line) → rule IDs` of the active findings of a scan.
-pub fn actual_markers(outcome: &ScanOutcome) -> BTreeMap<(String, u32), Vec<String>> {
+pub fn actual_markers(outcome: &Outcome) -> BTreeMap<(String, u32), Vec<String>> {
     let mut out: BTreeMap<(String, u32), Vec<String>> = BTreeMap::new();
     for f in outcome.findings.iter().filter(|f| f.suppression.is_none()) {
         let file = f.file().unwrap_or("<object>").to_string();
@@ -70,16 +70,16 @@ pub fn actual_markers(outcome: &ScanOutcome) -> BTreeMap<(String, u32), Vec<Stri
 }
 
 /// Scans `paths` with `rules` and `config`, display paths relative to the crate root.
-pub fn scan_paths(paths: &[PathBuf], rules: RuleSet, config: Config) -> ScanOutcome {
-    let opts = ScanOptions {
+pub fn scan_paths(paths: &[PathBuf], rules: RuleSet, config: Config) -> Outcome {
+    let opts = Options {
         paths: paths.to_vec(),
         config: None,
         rules: None,
         base: root(),
-        today: blogaudit::suppress::today(),
-        ..ScanOptions::default()
+        today: blogaudit::model::date::today(),
+        ..Options::default()
     };
-    scan_with(&opts, config, rules, Vec::new())
+    run_with(&opts, &Selection::default(), config, rules, Vec::new())
 }
 
 /// The built-in rules; panics when one does not load.
@@ -181,7 +181,7 @@ pub fn run_blogaudit_in_env(cwd: &Path, args: &[&str], env: Option<&[(&str, &str
 }
 
 /// The error-level diagnostics of a scan, one line each.
-pub fn error_lines(outcome: &ScanOutcome) -> Vec<String> {
+pub fn error_lines(outcome: &Outcome) -> Vec<String> {
     outcome
         .diagnostics
         .iter()

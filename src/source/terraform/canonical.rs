@@ -16,8 +16,7 @@ use serde_json::{Map, Value};
 
 use super::value::{Src, Val, V};
 use super::{Instance, Stack};
-use crate::model::{Diagnostic, Origin, PathSeg, Resource, Span, SpanIndex};
-use crate::suppress::ANNOTATION;
+use crate::model::{Diagnostic, InlineIgnore, Origin, PathSeg, Resource, Span, SpanIndex};
 
 /// The tag Cluster Autoscaler discovers node groups by.
 pub const AUTOSCALER_TAG: &str = "k8s.io/cluster-autoscaler/enabled";
@@ -1094,24 +1093,6 @@ impl<'a> Shape<'a> {
 
     /// The resource, its origin (one file: see [`origin`]) and its unknown-value notes.
     fn finish(mut self) -> (Resource, Vec<Diagnostic>) {
-        if !self.inst.ignores.is_empty() {
-            let text = self
-                .inst
-                .ignores
-                .iter()
-                .map(|(e, _)| e.as_str())
-                .collect::<Vec<_>>()
-                .join("\n");
-            let mut ann = Map::new();
-            ann.insert(ANNOTATION.into(), Value::String(text));
-            let mut meta = Map::new();
-            meta.insert("annotations".into(), Value::Object(ann));
-            self.body.insert("metadata".into(), Value::Object(meta));
-            self.fields.push((
-                path(&["metadata", "annotations", ANNOTATION]),
-                self.inst.ignores[0].1,
-            ));
-        }
         self.body
             .insert("unknown".into(), Value::Object(self.unknown.clone()));
         self.body
@@ -1123,6 +1104,7 @@ impl<'a> Shape<'a> {
             name: self.inst.addr.clone(),
             body: Value::Object(self.body),
             origin,
+            ignores: inline_ignores(&self.inst.ignores, &self.cx.stack.files),
         };
         let diags = unknown_notes(&resource, &self.unknown, &self.cx.stack.reasons);
         (resource, diags)
@@ -1176,6 +1158,24 @@ pub fn origin(
         span,
         spans: SpanIndex::Map(spans),
     }
+}
+
+/// The `# blogaudit:ignore` comments above a resource and above the module calls that made it.
+fn inline_ignores(
+    ignores: &[(String, Src)],
+    files: &[Arc<crate::model::SourceFile>],
+) -> Vec<InlineIgnore> {
+    ignores
+        .iter()
+        .map(|(entry, src)| InlineIgnore {
+            entry: entry.clone(),
+            file: files
+                .get(src.file as usize)
+                .map(|f| f.path.clone())
+                .unwrap_or_default(),
+            span: src.span,
+        })
+        .collect()
 }
 
 /// One `terraform-unknown` note per unknown field, at the field.

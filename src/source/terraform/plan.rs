@@ -17,7 +17,8 @@ use super::canonical;
 use super::value::{Obj, Src, Val, V};
 use super::{Instance, Stack};
 use crate::model::{locate_tree, Diagnostic, PathSeg, Resource, SourceFile, Span, SpanNode};
-use crate::source::{display, read_text, yaml, Loaded};
+use crate::source::{display, read_text, Loaded};
+use crate::syntax::yaml;
 
 /// Whether a JSON file is a Terraform plan (`format_version` and `planned_values`).
 #[must_use]

@@ -2,16 +2,16 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::finding::{Finding, Location, ResourceRef};
 use crate::model::{pointer, PathSeg};
+use crate::model::{Finding, Location, ResourceRef};
+
+/// The `partialFingerprints` key of a result's stable fingerprint (baselines read it back).
+pub const FINGERPRINT_KEY: &str = "blogauditFingerprint/v1";
 
 /// Hash of rule ID, file (or object reference), resource identity and field path.
 #[must_use]
 pub fn of(rule: &str, location: &Location, resource: &ResourceRef, path: &[PathSeg]) -> String {
-    let place = match location {
-        Location::File { path, .. } => path.as_str(),
-        Location::Object { reference } => reference.as_str(),
-    };
+    let place = location.file_or_reference();
     let mut h = Sha256::new();
     for part in [
         rule,

@@ -3,8 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{PathSeg, Span};
-use crate::rules::Severity;
+use crate::model::{Origin, PathSeg, Pos, Resource, Severity, Span};
 
 /// Where a finding points.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -16,6 +15,32 @@ pub enum Location {
     Object { reference: String },
 }
 
+impl Location {
+    /// Where the whole of `resource` is: its first line in its file, or its reference.
+    #[must_use]
+    pub fn of(resource: &Resource) -> Self {
+        match &resource.origin {
+            Origin::File { file, span, .. } => Self::File {
+                path: file.path.clone(),
+                span: *span,
+            },
+            Origin::Object { reference } => Self::Object {
+                reference: reference.clone(),
+            },
+        }
+    }
+
+    /// The file path, or the object reference: what tells apart two resources of the same
+    /// identity (two Terraform roots may each hold `aws_ecr_repository.x`).
+    #[must_use]
+    pub fn file_or_reference(&self) -> &str {
+        match self {
+            Self::File { path, .. } => path,
+            Self::Object { reference } => reference,
+        }
+    }
+}
+
 /// A mechanical change that fixes the finding: set the field at `path` to `value`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Fix {
@@ -25,7 +50,7 @@ pub struct Fix {
     pub replace: Option<Span>,
     /// When the field is missing: the key position of its nearest existing ancestor, and how
     /// many steps of `path` exist. The missing keys go on new lines under that ancestor.
-    pub insert_under: Option<(crate::model::Pos, usize)>,
+    pub insert_under: Option<(Pos, usize)>,
 }
 
 /// Why a finding is hidden.
@@ -37,8 +62,9 @@ pub struct Suppression {
     pub until: Option<String>,
 }
 
-/// The resource a finding is about.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// The identity of a resource: what a finding is about, what a suppression names, what an
+/// HTTPRoute's parent is. Displayed as `Kind/namespace/name` (`Kind/name` without one).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ResourceRef {
     pub kind: String,
     pub namespace: String,
@@ -56,21 +82,21 @@ pub struct Checked {
 impl ResourceRef {
     /// The identity of a loaded resource.
     #[must_use]
-    pub fn of(r: &crate::model::Resource) -> Self {
+    pub fn of(r: &Resource) -> Self {
         Self {
             kind: r.kind.clone(),
             namespace: r.namespace.clone(),
             name: r.name.clone(),
         }
     }
+}
 
-    /// `Kind/namespace/name`, or `Kind/name` without a namespace.
-    #[must_use]
-    pub fn qualified(&self) -> String {
+impl std::fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.namespace.is_empty() {
-            format!("{}/{}", self.kind, self.name)
+            write!(f, "{}/{}", self.kind, self.name)
         } else {
-            format!("{}/{}/{}", self.kind, self.namespace, self.name)
+            write!(f, "{}/{}/{}", self.kind, self.namespace, self.name)
         }
     }
 }
@@ -107,7 +133,7 @@ impl Finding {
     /// The message with the offending field: `… is privileged (/spec/…/privileged)`.
     #[must_use]
     pub fn text(&self) -> String {
-        format!("{} ({})", self.message, crate::model::pointer(&self.path))
+        format!("{} ({})", self.message, super::pointer(&self.path))
     }
 
     /// The file path, when the finding has one.

@@ -1,0 +1,391 @@
+//! The pipeline: every stage of a run, in one place, for every mode.
+//!
+//! ```text
+//! config + rules ─► load ─► Inventory ─► evaluate ─► suppress ─► (write baseline) ─► select ─► Outcome
+//! ```
+//!
+//! `scan` loads files ([`run`]); a mode with another source (the cluster, an admission review)
+//! hands its own [`Loaded`] to [`run_loaded`] and gets the same evaluation, suppressions,
+//! selection and notes. The face (the CLI) only parses arguments, calls this module, renders
+//! the [`Outcome`] and turns it into an [`ExitStatus`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::engine;
+use crate::model::{
+    Checked, Diagnostic, Finding, Inventory, Level, Location, Resource, ResourceRef, Severity,
+    SourceFile,
+};
+use crate::report::{Format, Report};
+use crate::rules::RuleSet;
+use crate::select::{self, Baseline, Scope, SelectError};
+use crate::source::{self, terraform::TerraformOptions, Loaded};
+use crate::suppress;
+
+/// Splits a Terraform `--var NAME=VALUE` argument (checked as the command line is parsed).
+pub use crate::source::terraform::parse_var as parse_terraform_var;
+
+/// What a run needs to know.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    /// An explicit config file; otherwise one is looked for from the first path upwards.
+    pub config: Option<PathBuf>,
+    /// A directory of the user's own rule folders.
+    pub rules: Option<PathBuf>,
+    /// Display paths are relative to this directory (normally the working directory).
+    pub base: PathBuf,
+    /// Days since 1970-01-01 used to expire suppressions (normally today).
+    pub today: i64,
+    /// Terraform `--var-file` files, for every root module.
+    pub var_files: Vec<PathBuf>,
+    /// Terraform `--var NAME=VALUE` values, for every root module.
+    pub vars: Vec<(String, String)>,
+    /// Write every finding (before selection) here as a baseline: SARIF when the file ends in
+    /// `.sarif`, a JSON report otherwise.
+    pub write_baseline: Option<PathBuf>,
+    /// The SARIF `automationDetails.id` category of a SARIF baseline.
+    pub category: String,
+}
+
+/// Which findings a run reports: all, or those not in a baseline, or those in some files.
+#[derive(Clone, Debug, Default)]
+pub struct SelectOptions {
+    /// Report only findings whose fingerprints are not in this SARIF log or JSON report.
+    pub baseline: Option<PathBuf>,
+    /// Report only findings in files changed since this Git ref.
+    pub changed_since: Option<String>,
+    /// Report only findings in these paths (the pre-commit hook's staged files).
+    pub only_paths: Option<Vec<PathBuf>>,
+}
+
+/// A resolved [`SelectOptions`]: the baseline read and the changed files listed, before any
+/// scanning, so that a mistake costs no scan.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    baseline: Option<Baseline>,
+    scope: Option<Scope>,
+}
+
+impl Selection {
+    /// Reads the baseline and asks Git for the changed files.
+    ///
+    /// # Errors
+    /// An unreadable or foreign baseline, a Git failure, or two scopes at once.
+    pub fn prepare(opts: &SelectOptions, base: &Path) -> Result<Self, SelectError> {
+        let baseline = opts.baseline.as_deref().map(Baseline::load).transpose()?;
+        let scope = match (&opts.changed_since, &opts.only_paths) {
+            (Some(_), Some(_)) => return Err(SelectError::TwoScopes),
+            (Some(git_ref), None) => Some(Scope::changed_since(git_ref, base)?),
+            (None, Some(paths)) => Some(Scope::paths(paths, base)),
+            (None, None) => None,
+        };
+        Ok(Self { baseline, scope })
+    }
+}
+
+/// Everything a run produced, ready to render.
+pub struct Outcome {
+    /// The selected findings, suppressed ones included (reporters show them apart).
+    pub findings: Vec<Finding>,
+    /// Input, rule and config problems, and notes (skipped files, selection).
+    pub diagnostics: Vec<Diagnostic>,
+    pub rules: RuleSet,
+    /// Source text by display path (Secret values already masked).
+    pub files: HashMap<String, Arc<SourceFile>>,
+    pub config: Config,
+    /// Every resource the rules saw, in load order.
+    pub checked: Vec<Checked>,
+    /// Wall time of each stage, for `--timings`.
+    pub timings: Vec<(&'static str, Duration)>,
+    /// CPU time of each rule, slowest first, for `--timings`.
+    pub rule_time: Vec<(String, Duration)>,
+}
+
+impl Outcome {
+    /// Whether an input, rule or config problem makes the results incomplete.
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.level == Level::Error)
+    }
+
+    /// How the run ends: untrusted when an input could not be read, findings when one at or
+    /// above `fail_on` is not suppressed (`None`: findings never fail), clean otherwise.
+    #[must_use]
+    pub fn status(&self, fail_on: Option<Severity>) -> ExitStatus {
+        if self.has_errors() {
+            return ExitStatus::Untrusted;
+        }
+        let failing = fail_on.is_some_and(|min| {
+            self.findings
+                .iter()
+                .any(|f| f.suppression.is_none() && f.severity >= min)
+        });
+        if failing {
+            ExitStatus::Findings
+        } else {
+            ExitStatus::Clean
+        }
+    }
+
+    /// The report of this outcome in the given SARIF category, for any format.
+    #[must_use]
+    pub fn report<'a>(&'a self, category: &'a str, verbose: bool) -> Report<'a> {
+        Report {
+            findings: &self.findings,
+            diagnostics: &self.diagnostics,
+            rules: &self.rules,
+            files: &self.files,
+            checked: &self.checked,
+            category: category.trim_end_matches('/'),
+            verbose,
+            color: false,
+        }
+    }
+}
+
+/// How a run ends; the process exit code is its number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Nothing at or above `--fail-on` (exit 0).
+    Clean = 0,
+    /// A finding at or above `--fail-on` is not suppressed (exit 1).
+    Findings = 1,
+    /// The run cannot be trusted: an input, rule, config or output could not be read or
+    /// written, or the command line is wrong (exit 2).
+    Untrusted = 2,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        Self::from(status as u8)
+    }
+}
+
+/// Loads the config (explicit or discovered) and the rules, with the config's `[rules]`.
+#[must_use]
+pub fn prepare_rules(opts: &Options) -> (Config, RuleSet, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let config = load_config(opts, &mut diagnostics);
+    let (mut rules, rule_diags) = RuleSet::load(opts.rules.as_deref());
+    diagnostics.extend(rule_diags);
+    configure_rules(&mut rules, &config, &mut diagnostics);
+    (config, rules, diagnostics)
+}
+
+/// A whole run over files: config, rules, load, evaluate, suppress, select.
+#[must_use]
+pub fn run(opts: &Options, selection: &Selection) -> Outcome {
+    let (config, rules, diagnostics) = prepare_rules(opts);
+    run_with(opts, selection, config, rules, diagnostics)
+}
+
+/// [`run`] with config and rules already loaded (tests and benchmarks reuse them).
+#[must_use]
+pub fn run_with(
+    opts: &Options,
+    selection: &Selection,
+    config: Config,
+    rules: RuleSet,
+    diagnostics: Vec<Diagnostic>,
+) -> Outcome {
+    let started = Instant::now();
+    let terraform = TerraformOptions {
+        var_files: opts.var_files.clone(),
+        vars: opts.vars.clone(),
+    };
+    let loaded = source::load_with(&opts.paths, &opts.base, &terraform);
+    let mut outcome = run_loaded(opts, selection, config, rules, diagnostics, loaded);
+    outcome.timings.insert(0, ("load", started.elapsed()));
+    outcome
+}
+
+/// Every stage after loading, over resources from any source.
+#[must_use]
+pub fn run_loaded(
+    opts: &Options,
+    selection: &Selection,
+    config: Config,
+    rules: RuleSet,
+    mut diagnostics: Vec<Diagnostic>,
+    loaded: Loaded,
+) -> Outcome {
+    let mut timings = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &'static str| {
+        timings.push((name, clock.elapsed()));
+        clock = Instant::now();
+    };
+    diagnostics.extend(loaded.diagnostics);
+    let files: HashMap<String, Arc<SourceFile>> = loaded
+        .files
+        .into_iter()
+        .map(|f| (f.path.clone(), f))
+        .collect();
+    let inventory = Inventory::new(loaded.resources);
+    lap("inventory");
+    let engine::Evaluation {
+        mut findings,
+        diagnostics: engine_diags,
+        rule_time,
+    } = engine::evaluate(&rules, &inventory, &config.rego_data());
+    lap("evaluate");
+    diagnostics.extend(dedupe_rule_errors(engine_diags));
+    diagnostics.extend(suppress::apply(
+        &mut findings,
+        &inventory,
+        &config,
+        opts.today,
+    ));
+    diagnostics.sort_by(|a, b| (&a.file, a.pos, a.code).cmp(&(&b.file, b.pos, b.code)));
+    lap("suppress");
+    let mut outcome = Outcome {
+        findings,
+        diagnostics,
+        rules,
+        files,
+        config,
+        checked: inventory.resources.iter().map(checked).collect(),
+        timings: Vec::new(),
+        rule_time,
+    };
+    if let Some(path) = &opts.write_baseline {
+        write_baseline(&mut outcome, path, &opts.category);
+    }
+    let notes = select::apply(
+        &mut outcome.findings,
+        selection.baseline.as_ref(),
+        selection.scope.as_ref(),
+        &opts.base,
+    );
+    outcome.diagnostics.extend(notes);
+    lap("select");
+    outcome.timings = timings;
+    outcome
+}
+
+/// Writes every finding of `outcome` as a baseline; a write failure is an error diagnostic.
+fn write_baseline(outcome: &mut Outcome, path: &Path, category: &str) {
+    let format = if path.extension().is_some_and(|e| e == "sarif") {
+        Format::Sarif
+    } else {
+        Format::Json
+    };
+    let text = outcome.report(category, false).render(format);
+    if let Err(e) = std::fs::write(path, text) {
+        outcome.diagnostics.push(
+            Diagnostic::error(
+                "baseline",
+                format!("cannot write the baseline {}: {e}", path.display()),
+            )
+            .help("choose a writable path for --write-baseline"),
+        );
+    }
+}
+
+/// Loads the configuration for `opts`: explicit, discovered, or the defaults.
+fn load_config(opts: &Options, diags: &mut Vec<Diagnostic>) -> Config {
+    let path = opts
+        .config
+        .clone()
+        .or_else(|| opts.paths.first().and_then(|p| Config::discover(p)));
+    let Some(path) = path else {
+        return Config::default();
+    };
+    let shown = source::display(&path, &opts.base);
+    match Config::load(&path, &shown) {
+        Ok(mut c) => {
+            // `[[ignore]] path` is relative to the config file; findings are relative to base.
+            let dir = path.parent().unwrap_or(Path::new("."));
+            for ig in &mut c.ignore {
+                if let Some(p) = &ig.path {
+                    ig.path = Some(source::display(&dir.join(p), &opts.base));
+                }
+            }
+            c
+        }
+        Err(d) => {
+            diags.extend(d);
+            Config::default()
+        }
+    }
+}
+
+/// Applies `[rules]` of the config: disabled rules go, severities change.
+fn configure_rules(rules: &mut RuleSet, config: &Config, diags: &mut Vec<Diagnostic>) {
+    let shown = config
+        .path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    for id in config
+        .rules
+        .disable
+        .iter()
+        .chain(config.rules.severity.keys())
+    {
+        if rules.get(id).is_none() {
+            diags.push(
+                Diagnostic::warning("config", format!("unknown rule `{id}`"))
+                    .in_file(&shown)
+                    .help("`blogaudit rules` lists the rule IDs"),
+            );
+        }
+    }
+    rules.rules.retain(|r| {
+        !config
+            .rules
+            .disable
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(&r.meta.id))
+    });
+    for r in &mut rules.rules {
+        if let Some(sev) = config
+            .rules
+            .severity
+            .iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(&r.meta.id))
+            .map(|(_, s)| *s)
+        {
+            r.meta.severity = sev;
+        }
+    }
+}
+
+/// The JUnit test case of a resource: its identity and its first line (or reference).
+fn checked(r: &Resource) -> Checked {
+    Checked {
+        resource: ResourceRef::of(r),
+        location: Location::of(r),
+    }
+}
+
+/// A rule that fails on every resource would repeat its error thousands of times: keep the
+/// first per rule, with a count.
+fn dedupe_rule_errors(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut by_file: HashMap<Option<String>, (Diagnostic, usize)> = HashMap::new();
+    let mut order = Vec::new();
+    for d in diags {
+        match by_file.get_mut(&d.file) {
+            Some((_, n)) => *n += 1,
+            None => {
+                order.push(d.file.clone());
+                by_file.insert(d.file.clone(), (d, 1));
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| by_file.remove(&k))
+        .map(|(mut d, n)| {
+            if n > 1 {
+                d.message = format!("{} (and {} more like it)", d.message, n - 1);
+            }
+            d
+        })
+        .collect()
+}
