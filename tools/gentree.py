@@ -22,14 +22,17 @@ What it writes under DIR:
   k8s/env-NNNN/<svc>/scaling.yaml        HorizontalPodAutoscaler, PodDisruptionBudget
   k8s/env-NNNN/<svc>/rbac.yaml           Role, RoleBinding (+ planted bindings and roles)
   terraform/env-NNNN/*.tf                one root module: VPC and subnets over 3 AZs, EKS
-                                         cluster with KMS and logs, node group, ECR repositories
+                                         cluster with KMS and logs, node group, ECR repositories,
+                                         CloudFront frontend on S3, internal ALB
   ground-truth.json                      every planted violation, and counts
 
 Output is byte-for-byte the same for the same arguments. The first copies plant one of
-each violation type in turn, so that every type is planted from 9 copies on; the rest are
+each violation type in turn, so that every type is planted from 12 copies on; the rest are
 drawn with probability --rate per site. Some leave-outs are planted where they are not
 violations (a service without its own NetworkPolicy in a namespace with a default deny):
-the truth holds nothing for them, and a scanner must report nothing.
+the truth holds nothing for them, and a scanner must report nothing. The Terraform is as
+`terraform fmt` writes it. The violation types and their rules are listed in ALL_VIOLATIONS
+(and in the truth's `types`): together they cover every rule of the catalogue.
 
 Modes: only `flat` (the layout above) exists today. The writer (`Tree`, `File`) and the
 per-resource emitters are kept apart from the layout so that other modes (a kustomize/Helm
@@ -84,7 +87,7 @@ K8S_ENV_VIOLATIONS = [
     ("unissued-certificate", "BA141"),  # certificateRef to a Secret no Certificate writes
 ]
 TF_VIOLATIONS = [
-    ("single-az-node-group", "BA201"),  # subnet_ids in one AZ (one subnet, or two in one AZ)
+    ("single-az-node-group", "BA201"),  # subnet_ids in fewer than 3 AZs
     ("fixed-node-group", "BA202"),      # min_size = 1
     ("no-scan-on-push", "BA210"),       # scan_on_push = false (literal, or a variable default)
     ("mutable-tags", "BA211"),          # image_tag_mutability = "MUTABLE"
@@ -92,6 +95,10 @@ TF_VIOLATIONS = [
     ("public-endpoint", "BA220"),       # endpoint_public_access = true, no CIDRs
     ("partial-logging", "BA221"),       # no authenticator log
     ("no-secrets-encryption", "BA222"),  # encryption_config left out
+    ("frontend-allows-http", "BA230"),  # CloudFront viewer_protocol_policy = "allow-all"
+    ("public-frontend-bucket", "BA230"),  # restrict_public_buckets = false on the origin
+    ("alb-weak-tls", "BA231"),          # HTTPS listener with a TLS 1.0 ssl_policy
+    ("alb-http-forward", "BA231"),      # HTTP listener that forwards instead of redirecting
 ]
 ALL_VIOLATIONS = K8S_SERVICE_VIOLATIONS + K8S_ENV_VIOLATIONS + TF_VIOLATIONS
 
@@ -751,8 +758,12 @@ def tf_root(tree, env, index, bad, scan_var):
         '  node_role_arn   = "arn:aws:iam::123456789012:role/%s-node"' % name,
     )
     if "single-az-node-group" in bad:
-        subnet_ids = "[aws_subnet.private_a.id]" if index % 2 else \
-            "[aws_subnet.private_a.id, aws_subnet.private_a_spare.id]"
+        # One subnet; two subnets in one AZ (counting subnets is not enough); two AZs.
+        subnet_ids = [
+            "[aws_subnet.private_a.id]",
+            "[aws_subnet.private_a.id, aws_subnet.private_a_spare.id]",
+            "[aws_subnet.private_a.id, aws_subnet.private_b.id]",
+        ][index % 3]
         f.plant("BA201", "single-az-node-group", "  subnet_ids      = " + subnet_ids)
     else:
         f.add("  subnet_ids      = [aws_subnet.private_a.id, aws_subnet.private_b.id, aws_subnet.private_c.id]")
@@ -768,7 +779,8 @@ def tf_root(tree, env, index, bad, scan_var):
         "  }",
         "",
         "  tags = {",
-        '    "k8s.io/cluster-autoscaler/enabled"  = "true"',
+        # Aligned as `terraform fmt` does.
+        '    %-*s = "true"' % (len(name) + 28, '"k8s.io/cluster-autoscaler/enabled"'),
         '    "k8s.io/cluster-autoscaler/%s" = "owned"' % name,
         "  }",
         "}",
@@ -813,6 +825,144 @@ def tf_root(tree, env, index, bad, scan_var):
             "  })",
             "}",
         )
+    f.close()
+
+    tf_frontend(tree, d, name, bad)
+    tf_edge(tree, d, name, bad)
+
+
+def tf_frontend(tree, d, name, bad):
+    f = tree.file(d + "/frontend.tf")
+    f.resource("aws_s3_bucket", "aws_s3_bucket.frontend")
+    f.add(
+        'resource "aws_s3_bucket" "frontend" {',
+        '  bucket = "%s-frontend"' % name,
+        "}",
+    )
+    f.resource("aws_s3_bucket_public_access_block", "aws_s3_bucket_public_access_block.frontend")
+    f.add(
+        'resource "aws_s3_bucket_public_access_block" "frontend" {',
+        "  bucket                  = aws_s3_bucket.frontend.id",
+        "  block_public_acls       = true",
+        "  block_public_policy     = true",
+        "  ignore_public_acls      = true",
+    )
+    line_if(f, "public-frontend-bucket" in bad, "BA230", "public-frontend-bucket",
+            "  restrict_public_buckets = false", "  restrict_public_buckets = true")
+    f.add("}")
+    f.resource("aws_cloudfront_origin_access_control", "aws_cloudfront_origin_access_control.frontend")
+    f.add(
+        'resource "aws_cloudfront_origin_access_control" "frontend" {',
+        '  name                              = "%s-frontend"' % name,
+        '  origin_access_control_origin_type = "s3"',
+        '  signing_behavior                  = "always"',
+        '  signing_protocol                  = "sigv4"',
+        "}",
+    )
+    f.resource("aws_cloudfront_distribution", "aws_cloudfront_distribution.frontend")
+    f.add(
+        'resource "aws_cloudfront_distribution" "frontend" {',
+        "  enabled             = true",
+        '  default_root_object = "index.html"',
+        '  aliases             = ["www.%s.blog.example.com"]' % name,
+        "",
+        "  origin {",
+        '    origin_id                = "frontend-s3"',
+        "    domain_name              = aws_s3_bucket.frontend.bucket_regional_domain_name",
+        "    origin_access_control_id = aws_cloudfront_origin_access_control.frontend.id",
+        "  }",
+        "",
+        "  default_cache_behavior {",
+        '    target_origin_id       = "frontend-s3"',
+    )
+    line_if(f, "frontend-allows-http" in bad, "BA230", "frontend-allows-http",
+            '    viewer_protocol_policy = "allow-all"',
+            '    viewer_protocol_policy = "redirect-to-https"')
+    f.add(
+        '    allowed_methods        = ["GET", "HEAD"]',
+        '    cached_methods         = ["GET", "HEAD"]',
+        '    cache_policy_id        = "658327ea-f89d-4fab-a63d-7e88639e58f6"',
+        "  }",
+        "",
+        "  restrictions {",
+        "    geo_restriction {",
+        '      restriction_type = "none"',
+        "    }",
+        "  }",
+        "",
+        "  viewer_certificate {",
+        '    acm_certificate_arn      = "arn:aws:acm:us-east-1:123456789012:certificate/%s"' % name,
+        '    ssl_support_method       = "sni-only"',
+        '    minimum_protocol_version = "TLSv1.2_2021"',
+        "  }",
+        "}",
+    )
+    f.close()
+
+
+def tf_edge(tree, d, name, bad):
+    f = tree.file(d + "/edge.tf")
+    f.resource("aws_lb", "aws_lb.api")
+    f.add(
+        'resource "aws_lb" "api" {',
+        '  name               = "%s-api"' % name,
+        "  internal           = true",
+        '  load_balancer_type = "application"',
+        "  subnets            = [aws_subnet.private_a.id, aws_subnet.private_b.id, aws_subnet.private_c.id]",
+        "}",
+    )
+    f.resource("aws_lb_target_group", "aws_lb_target_group.traefik")
+    f.add(
+        'resource "aws_lb_target_group" "traefik" {',
+        '  name        = "%s-traefik"' % name,
+        "  port        = 8443",
+        '  protocol    = "HTTPS"',
+        '  target_type = "ip"',
+        "  vpc_id      = aws_vpc.main.id",
+        "}",
+    )
+    f.resource("aws_lb_listener", "aws_lb_listener.https")
+    f.add(
+        'resource "aws_lb_listener" "https" {',
+        "  load_balancer_arn = aws_lb.api.arn",
+        "  port              = 443",
+        '  protocol          = "HTTPS"',
+    )
+    line_if(f, "alb-weak-tls" in bad, "BA231", "alb-weak-tls",
+            '  ssl_policy        = "ELBSecurityPolicy-2016-08"',
+            '  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-2021-06"')
+    f.add(
+        '  certificate_arn   = "arn:aws:acm:eu-west-1:123456789012:certificate/%s"' % name,
+        "",
+        "  default_action {",
+        '    type             = "forward"',
+        "    target_group_arn = aws_lb_target_group.traefik.arn",
+        "  }",
+        "}",
+    )
+    f.resource("aws_lb_listener", "aws_lb_listener.http")
+    f.add(
+        'resource "aws_lb_listener" "http" {',
+        "  load_balancer_arn = aws_lb.api.arn",
+        "  port              = 80",
+        '  protocol          = "HTTP"',
+        "",
+        "  default_action {",
+    )
+    if "alb-http-forward" in bad:
+        f.plant("BA231", "alb-http-forward", '    type             = "forward"')
+        f.add("    target_group_arn = aws_lb_target_group.traefik.arn")
+    else:
+        f.add(
+            '    type = "redirect"',
+            "",
+            "    redirect {",
+            '      port        = "443"',
+            '      protocol    = "HTTPS"',
+            '      status_code = "HTTP_301"',
+            "    }",
+        )
+    f.add("  }", "}")
     f.close()
 
 
