@@ -88,7 +88,7 @@ K8S_ENV_VIOLATIONS = [
 ]
 TF_VIOLATIONS = [
     ("single-az-node-group", "BA201"),  # subnet_ids in fewer than 3 AZs
-    ("fixed-node-group", "BA202"),      # min_size = 1
+    ("fixed-node-group", "BA202"),      # min_size = 1 (a variable's default)
     ("no-scan-on-push", "BA210"),       # scan_on_push = false (literal, or a variable default)
     ("mutable-tags", "BA211"),          # image_tag_mutability = "MUTABLE"
     ("public-repository", "BA212"),     # policy statement Principal = "*"
@@ -771,6 +771,7 @@ def tf_root(tree, env, index, bad, scan_var):
         "",
         "  scaling_config {",
     )
+    # The planted min_size is the variable's default (1): the rule reports its use here.
     line_if(f, "fixed-node-group" in bad, "BA202", "fixed-node-group",
             "    min_size     = var.node_min_size", "    min_size     = var.node_min_size")
     f.add(
