@@ -1,10 +1,12 @@
-//! Scan benchmark: generates gen_corpus trees, then times `blogaudit scan` (the release
-//! binary, as users run it) against a bare parallel YAML parse of the same files, the floor
-//! any scanner pays. Prints a table of wall time and peak RSS.
+//! Scan benchmark: generates deploy trees with the project's `tools/gentree.py`, then times
+//! `blogaudit scan` (the release binary, as users run it) against a bare parallel YAML parse
+//! of the same files, the floor any scanner pays. Prints a table of wall time and peak RSS.
 //!
 //! `cargo bench --bench scan` — env: `BENCH_SIZES` (default `1000,10000`), `BENCH_RUNS`
-//! (default 3), `BENCH_PEERS=1` to run `../shared/tools/bench_trivy.py` and
-//! `bench_checkov.py` on the same trees in the same run (`BENCH_PEER_RUNS`, default 1).
+//! (default 3), `BENCH_PEERS=1` to also time Trivy and Checkov on the same trees in the same
+//! run (`BENCH_PEER_RUNS`, default 1). The peers are run by `bench_trivy.py` and
+//! `bench_checkov.py` of the design's shared tools, `../shared/tools` beside the clone; the
+//! project does not carry them, so without that folder the bench says so and skips them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,7 +20,7 @@ fn root() -> PathBuf {
 
 fn generate(out: &Path, k8s: u32) {
     let status = Command::new("python3")
-        .arg(root().join("../shared/tools/gen_corpus.py"))
+        .arg(root().join("tools/gentree.py"))
         .args([
             "--out",
             &out.display().to_string(),
@@ -27,8 +29,14 @@ fn generate(out: &Path, k8s: u32) {
         ])
         .stdout(Stdio::null())
         .status()
-        .expect("python3 runs gen_corpus.py");
+        .expect("python3 runs tools/gentree.py");
     assert!(status.success());
+}
+
+/// The folder of the peer benchmark scripts, when it is beside the clone.
+fn peer_tools() -> Option<PathBuf> {
+    let dir = root().join("../shared/tools");
+    dir.join("bench_trivy.py").is_file().then_some(dir)
 }
 
 /// Runs a command, returning (wall seconds, peak RSS in MB of the child).
@@ -93,6 +101,19 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
+    let peers = std::env::var("BENCH_PEERS").is_ok_and(|v| v == "1");
+    let peer_dir = peer_tools();
+    match (&peer_dir, peers) {
+        (None, _) => println!(
+            "Trivy and Checkov: skipped, ../shared/tools (bench_trivy.py, bench_checkov.py) is \
+             not beside the clone.\n"
+        ),
+        (Some(dir), false) => println!(
+            "Trivy and Checkov: not run; BENCH_PEERS=1 runs them with {}.\n",
+            dir.display()
+        ),
+        (Some(dir), true) => println!("Trivy and Checkov: run with {}.\n", dir.display()),
+    }
     let tmp = tempfile::tempdir().expect("temp dir");
     println!("| tree | what | median wall (s) | peak RSS (MB) | exit |");
     println!("|---|---|---|---|---|");
@@ -137,11 +158,11 @@ fn main() {
             }
             println!("| {k} k8s | blogaudit {label} (SARIF) | {m:.3} | {rss:.0} | {code} |");
         }
-        if std::env::var("BENCH_PEERS").is_ok_and(|v| v == "1") {
+        if let (Some(peer_dir), true) = (&peer_dir, peers) {
             for script in ["bench_trivy.py", "bench_checkov.py"] {
                 println!("\n{script} on the {k} tree:\n");
                 let out = Command::new("python3")
-                    .arg(root().join("../shared/tools").join(script))
+                    .arg(peer_dir.join(script))
                     .arg(&dir)
                     .arg(format!("{k}"))
                     .env(

@@ -1,191 +1,145 @@
-//! Ground truth from `../shared/tools/gen_corpus.py`: every seeded violation is found by its
-//! rule, and those rules find nothing else.
+//! Ground truth from `tools/gentree.py`: a generated deploy tree (Kubernetes and Terraform,
+//! compliant but for the violations the generator plants) gives exactly the planted findings,
+//! by rule, file and line: none missed, none extra.
 
 mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
-use blogaudit::config::Config;
+/// `(rule, file, line)` of a finding.
+type Spot = (String, String, u64);
 
-/// Seeded violation type → the rule that must find it.
-const SEEDS: &[(&str, &str)] = &[
-    ("K8S_ROOT_CONTAINER", "BA101"),
-    ("K8S_SERVICE_EXPOSED", "BA110"),
-    ("K8S_NETPOL_MISSING", "BA120"),
-    ("K8S_CLUSTER_ADMIN", "BA130"),
-    ("GATEWAY_HTTP_ONLY", "BA140"),
-    ("TF_ECR_SCAN_ON_PUSH", "BA210"),
-    ("TF_NODEGROUP_SINGLE_AZ", "BA201"),
-];
-
-fn generate(copies: u32) -> (tempfile::TempDir, PathBuf) {
+/// Writes a tree with `tools/gentree.py` into a new temp dir; returns the dir and the tree.
+fn generate(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("corpus");
-    let script = common::root().join("../shared/tools/gen_corpus.py");
+    let out = dir.path().join("tree");
     let status = Command::new("python3")
-        .arg(&script)
+        .arg(common::root().join("tools/gentree.py"))
         .arg("--out")
         .arg(&out)
-        .arg("--copies")
-        .arg(copies.to_string())
-        .stdout(std::process::Stdio::null())
+        .args(args)
+        .stdout(Stdio::null())
         .status()
-        .expect("python3 runs gen_corpus.py");
-    assert!(status.success(), "gen_corpus.py failed");
+        .expect("python3 runs tools/gentree.py");
+    assert!(status.success(), "tools/gentree.py {args:?} failed");
     (dir, out)
 }
 
-/// `(rule, file, kind, name)` of each seeded violation of the given seed types.
-fn expected(corpus: &Path, seeds: &[&str]) -> BTreeSet<(String, String, String, String)> {
-    let text =
-        std::fs::read_to_string(corpus.join("expected_violations.json")).expect("ground truth");
-    let truth: serde_json::Value = serde_json::from_str(&text).expect("ground truth JSON");
-    truth["violations"]
-        .as_array()
-        .expect("violations")
+fn truth(tree: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(tree.join("ground-truth.json")).expect("ground truth");
+    serde_json::from_str(&text).expect("ground truth is JSON")
+}
+
+/// The planted violations of the ground truth.
+fn planted(truth: &serde_json::Value) -> BTreeSet<Spot> {
+    let violations = truth["violations"].as_array().expect("violations");
+    let spots: BTreeSet<Spot> = violations
         .iter()
-        .filter(|v| seeds.contains(&v["rule"].as_str().unwrap_or_default()))
         .map(|v| {
-            let seed = v["rule"].as_str().unwrap_or_default();
-            let rule = SEEDS
-                .iter()
-                .find(|(s, _)| *s == seed)
-                .map(|(_, r)| *r)
-                .unwrap_or_default();
-            let kind = v["kind"].as_str().unwrap_or_default().to_string();
-            let name = v["name"].as_str().unwrap_or_default().to_string();
-            // Terraform resources are named by address.
-            let name = if kind.starts_with("aws_") {
-                format!("{kind}.{name}")
-            } else {
-                name
-            };
             (
-                rule.to_string(),
-                v["file"].as_str().unwrap_or_default().to_string(),
-                kind,
-                name,
+                v["rule"].as_str().expect("rule").to_string(),
+                v["file"].as_str().expect("file").to_string(),
+                v["line"].as_u64().expect("line"),
             )
         })
-        .collect()
-}
-
-fn actual(
-    corpus: &Path,
-    sub: &str,
-    rules: &[&str],
-    config: Config,
-) -> BTreeSet<(String, String, String, String)> {
-    let outcome = common::scan_paths(&[corpus.join(sub)], common::builtin_rules(), config);
-    let errors = common::error_lines(&outcome);
-    assert!(
-        errors.is_empty(),
-        "input errors on the corpus:\n{}",
-        errors.join("\n")
-    );
-    let prefix = blogaudit::source::display(corpus, &common::root()) + "/";
-    outcome
-        .findings
-        .iter()
-        .filter(|f| rules.contains(&f.rule_id.as_str()))
-        .map(|f| {
-            let file = f.file().unwrap_or_default();
-            let file = file.strip_prefix(&prefix).unwrap_or(file).to_string();
-            // Canonical AWS kinds are compared by the Terraform type in the address.
-            let kind = if f.resource.kind.starts_with("aws:") {
-                f.resource
-                    .name
-                    .split('.')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
-            } else {
-                f.resource.kind.clone()
-            };
-            (f.rule_id.clone(), file, kind, f.resource.name.clone())
-        })
-        .collect()
-}
-
-fn check(seeds: &[&str], sub: &str, config: Config) {
-    let (_dir, corpus) = generate(20);
-    check_in(&corpus, seeds, sub, config);
-}
-
-fn check_in(corpus: &Path, seeds: &[&str], sub: &str, config: Config) {
-    let rules: Vec<&str> = SEEDS
-        .iter()
-        .filter(|(s, _)| seeds.contains(s))
-        .map(|(_, r)| *r)
         .collect();
-    let want = expected(corpus, seeds);
-    let got = actual(corpus, sub, &rules, config);
-    assert!(
-        !want.is_empty(),
-        "the corpus seeds no violation of {seeds:?}"
+    assert_eq!(
+        spots.len(),
+        violations.len(),
+        "two violations planted on one line"
     );
+    spots
+}
+
+/// Scans the tree as a user would (from its root, which finds its `blogaudit.toml`) and
+/// returns every active finding; the scan must exit 1 with no input error.
+fn found(tree: &Path) -> BTreeSet<Spot> {
+    let run = common::run_blogaudit(tree, &["scan", ".", "--format", "json"]);
+    assert_eq!(run.code, 1, "scan of the tree: {}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["summary"]["errors"], 0, "{}", run.stderr);
+    let findings = report["findings"].as_array().expect("findings");
+    let spots: BTreeSet<Spot> = findings
+        .iter()
+        .filter(|f| f["suppression"].is_null())
+        .map(|f| {
+            (
+                f["rule_id"].as_str().expect("rule_id").to_string(),
+                f["file"].as_str().unwrap_or("<no file>").to_string(),
+                f["start_line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(spots.len(), findings.len(), "two findings on one line");
+    spots
+}
+
+fn assert_exact(tree: &Path) -> BTreeSet<Spot> {
+    let want = planted(&truth(tree));
+    let got = found(tree);
     let missed: Vec<_> = want.difference(&got).collect();
     let extra: Vec<_> = got.difference(&want).collect();
     assert!(
         missed.is_empty() && extra.is_empty(),
-        "seeded but not found: {missed:#?}\nfound but not seeded: {extra:#?}"
+        "planted but not found: {missed:#?}\nfound but not planted: {extra:#?}"
     );
+    want
 }
 
+/// The default rate over 12 copies plants every violation type the generator knows, each at
+/// least once, among hundreds of compliant resources.
 #[test]
-fn kubernetes_seeds_are_found_exactly() {
-    check(
-        &[
-            "K8S_ROOT_CONTAINER",
-            "K8S_SERVICE_EXPOSED",
-            "K8S_NETPOL_MISSING",
-            "K8S_CLUSTER_ADMIN",
-            "GATEWAY_HTTP_ONLY",
-        ],
-        "k8s",
-        Config::default(),
-    );
+fn generated_tree_gives_exactly_the_planted_findings() {
+    let (_dir, tree) = generate(&["--copies", "12", "--seed", "7"]);
+    let truth = truth(&tree);
+    let types: BTreeSet<&str> = truth["types"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .map(|t| t["rule"].as_str().expect("rule"))
+        .collect();
+    let spots = assert_exact(&tree);
+    let rules: BTreeSet<&str> = spots.iter().map(|(r, _, _)| r.as_str()).collect();
+    assert_eq!(rules, types, "some violation type was not planted");
+    assert!(rules.len() >= 30, "only {} rules planted", rules.len());
 }
 
-/// gen_corpus.py builds clusters over 2 or 3 AZs and seeds only single-AZ node groups, so its
-/// ground truth is "at least 2 AZs": checked with `min_node_group_azs = 2`.
+/// Every violation type at every site at once: each still gives its one finding, and none
+/// hides or adds another.
 #[test]
-fn terraform_seeds_are_found_exactly() {
-    let config = Config::parse("min_node_group_azs = 2\n", "test").expect("config");
-    check(
-        &["TF_ECR_SCAN_ON_PUSH", "TF_NODEGROUP_SINGLE_AZ"],
-        "terraform",
-        config,
-    );
+fn every_violation_at_every_site_is_found_exactly() {
+    let (_dir, tree) = generate(&["--copies", "3", "--rate", "1", "--seed", "3"]);
+    let spots = assert_exact(&tree);
+    assert!(spots.len() > 100, "{} findings", spots.len());
 }
 
-/// With the design's default of 3 AZs, the corpus's unseeded 2-AZ node groups are reported
-/// too, and nothing else.
+/// The same arguments give the same bytes; another seed gives another tree.
 #[test]
-fn default_three_azs_also_reports_two_az_node_groups() {
-    let (_dir, corpus) = generate(20);
-    let mut want = expected(&corpus, &["TF_NODEGROUP_SINGLE_AZ"]);
-    for entry in std::fs::read_dir(corpus.join("terraform"))
-        .expect("terraform dir")
-        .flatten()
-    {
-        let locals = std::fs::read_to_string(entry.path().join("locals.tf")).unwrap_or_default();
-        let azs = locals
-            .lines()
-            .find(|l| l.trim_start().starts_with("azs"))
-            .map_or(0, |l| l.matches("\"eu-west-1").count());
-        if azs == 2 {
-            let env = entry.file_name().to_string_lossy().into_owned();
-            want.insert((
-                "BA201".into(),
-                format!("terraform/{env}/eks.tf"),
-                "aws_eks_node_group".into(),
-                "aws_eks_node_group.default".into(),
-            ));
-        }
-    }
-    let got = actual(&corpus, "terraform", &["BA201"], Config::default());
-    assert_eq!(got, want);
+fn generation_is_deterministic() {
+    let files = |tree: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        walkdir::WalkDir::new(tree)
+            .sort_by_file_name()
+            .into_iter()
+            .flatten()
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let rel = e
+                    .path()
+                    .strip_prefix(tree)
+                    .expect("under tree")
+                    .to_path_buf();
+                (rel, std::fs::read(e.path()).expect("read"))
+            })
+            .collect()
+    };
+    let (_a, first) = generate(&["--copies", "4", "--seed", "11", "--rate", "0.3"]);
+    let (_b, second) = generate(&["--copies", "4", "--seed", "11", "--rate", "0.3"]);
+    let (_c, other) = generate(&["--copies", "4", "--seed", "12", "--rate", "0.3"]);
+    assert!(
+        files(&first) == files(&second),
+        "same seed, different trees"
+    );
+    assert!(files(&first) != files(&other), "another seed, same tree");
 }
