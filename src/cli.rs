@@ -346,26 +346,25 @@ fn list_rules(dir: Option<&Path>, json: bool) -> ExitStatus {
     let Some(rules) = load_rules(dir) else {
         return ExitStatus::Untrusted;
     };
+    let mut text = String::new();
     if json {
         let metas: Vec<_> = rules.rules.iter().map(|r| &r.meta).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&metas).unwrap_or_default()
-        );
-        return ExitStatus::Clean;
+        text = serde_json::to_string_pretty(&metas).unwrap_or_default();
+        text.push('\n');
+    } else {
+        for r in &rules.rules {
+            let m = &r.meta;
+            text.push_str(&format!(
+                "{:<7} {:<30} {:<9} {:<13} {}\n",
+                m.id,
+                m.name,
+                m.severity.as_str(),
+                m.sources.join(","),
+                m.title
+            ));
+        }
     }
-    for r in &rules.rules {
-        let m = &r.meta;
-        println!(
-            "{:<7} {:<30} {:<9} {:<13} {}",
-            m.id,
-            m.name,
-            m.severity.as_str(),
-            m.sources.join(","),
-            m.title
-        );
-    }
-    ExitStatus::Clean
+    print(&text)
 }
 
 fn explain(id: &str, dir: Option<&Path>) -> ExitStatus {
@@ -377,17 +376,30 @@ fn explain(id: &str, dir: Option<&Path>) -> ExitStatus {
         return ExitStatus::Untrusted;
     };
     let m = &rule.meta;
-    println!("# {} {}: {}\n", m.id, m.name, m.title);
-    println!(
-        "Severity: {}    Category: {}    Sources: {}    Kinds: {}\n",
+    print(&format!(
+        "# {} {}: {}\n\nSeverity: {}    Category: {}    Sources: {}    Kinds: {}\n\n{}\n\nRemediation: {}\n",
+        m.id,
+        m.name,
+        m.title,
         m.severity.as_str(),
         m.category,
         m.sources.join(", "),
-        m.kinds.join(", ")
-    );
-    println!("{}\n", m.description.trim());
-    println!("Remediation: {}", m.remediation);
-    ExitStatus::Clean
+        m.kinds.join(", "),
+        m.description.trim(),
+        m.remediation
+    ))
+}
+
+/// Prints `text` on standard output. A reader that stops early (`| head`) is no error.
+fn print(text: &str) -> ExitStatus {
+    match emit(None, text) {
+        Ok(()) => ExitStatus::Clean,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Clean,
+        Err(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            ExitStatus::Untrusted
+        }
+    }
 }
 
 fn man(out_dir: Option<&Path>) -> ExitStatus {
