@@ -153,23 +153,45 @@ pub struct ScanArgs {
     pub report_only_paths: bool,
 }
 
+/// What is wrong with the command line's outputs, found before any scanning.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("expected FORMAT=FILE, got `{0}`")]
+    NotFormatAndFile(String),
+    #[error("unknown format `{format}`; the formats are {known}")]
+    UnknownFormat { format: String, known: String },
+    #[error("no file after `{0}=`")]
+    NoFile(String),
+    #[error("{0} is named twice as an output; give each report its own file")]
+    NamedTwice(String),
+    #[error("{0} is both the baseline and an output; write the new baseline elsewhere")]
+    IsTheBaseline(String),
+    #[error("cannot write {path}: {source}")]
+    NotWritable {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Selection(#[from] crate::select::SelectError),
+}
+
 /// `FORMAT=FILE` of `--output-format`.
-fn parse_output(s: &str) -> Result<(Format, PathBuf), String> {
+fn parse_output(s: &str) -> Result<(Format, PathBuf), OutputError> {
     let (format, file) = s
         .split_once('=')
-        .ok_or_else(|| format!("expected FORMAT=FILE, got `{s}`"))?;
+        .ok_or_else(|| OutputError::NotFormatAndFile(s.to_string()))?;
     let format = Format::from_str(format, true).map_err(|_| {
         let names: Vec<String> = Format::value_variants()
             .iter()
             .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_string()))
             .collect();
-        format!(
-            "unknown format `{format}`; the formats are {}",
-            names.join(", ")
-        )
+        OutputError::UnknownFormat {
+            format: format.to_string(),
+            known: names.join(", "),
+        }
     })?;
     if file.is_empty() {
-        return Err(format!("no file after `{format:?}=`").to_lowercase());
+        return Err(OutputError::NoFile(format!("{format:?}").to_lowercase()));
     }
     Ok((format, PathBuf::from(file)))
 }
@@ -201,7 +223,7 @@ type Outputs = Vec<(Format, Option<PathBuf>)>;
 
 /// Checks the output files (writable, none named twice, none the baseline), so that a
 /// mistake costs no scan.
-fn plan_outputs(args: &ScanArgs, base: &Path) -> Result<Outputs, String> {
+fn plan_outputs(args: &ScanArgs, base: &Path) -> Result<Outputs, OutputError> {
     let mut outputs = vec![(args.format, args.output.clone())];
     outputs.extend(args.outputs.iter().map(|(f, p)| (*f, Some(p.clone()))));
     let mut files: Vec<&PathBuf> = outputs.iter().filter_map(|(_, p)| p.as_ref()).collect();
@@ -211,22 +233,19 @@ fn plan_outputs(args: &ScanArgs, base: &Path) -> Result<Outputs, String> {
     for file in &files {
         let key = same_file_key(base, file);
         if !seen.insert(key.clone()) {
-            return Err(format!(
-                "{} is named twice as an output; give each report its own file",
-                file.display()
-            ));
+            return Err(OutputError::NamedTwice(file.display().to_string()));
         }
         if baseline_key.as_ref() == Some(&key) {
-            return Err(format!(
-                "{} is both the baseline and an output; write the new baseline elsewhere",
-                file.display()
-            ));
+            return Err(OutputError::IsTheBaseline(file.display().to_string()));
         }
         std::fs::OpenOptions::new()
             .append(true)
             .create(true)
             .open(file)
-            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+            .map_err(|source| OutputError::NotWritable {
+                path: file.display().to_string(),
+                source,
+            })?;
     }
     Ok(outputs)
 }
@@ -250,11 +269,8 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
         changed_since: args.changed_since.clone(),
         only_paths: args.report_only_paths.then(|| args.paths.clone()),
     };
-    let prepared = plan_outputs(args, &base).and_then(|outputs| {
-        Selection::prepare(&select, &base)
-            .map(|selection| (outputs, selection))
-            .map_err(|e| e.to_string())
-    });
+    let prepared = plan_outputs(args, &base)
+        .and_then(|outputs| Ok((outputs, Selection::prepare(&select, &base)?)));
     let (outputs, selection) = match prepared {
         Ok(p) => p,
         Err(e) => {

@@ -22,8 +22,19 @@ pub struct Entry {
     pub until: Option<String>,
 }
 
+/// Why an entry of a suppression is not used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    #[error("`{0}` is not `RULE: reason`")]
+    NotRuleAndReason(String),
+    #[error("`until={0}` is not a YYYY-MM-DD date")]
+    BadDate(String),
+    #[error("suppression of {0} has no reason")]
+    NoReason(String),
+}
+
 /// Parses an annotation value: entries separated by newlines or `;`.
-pub fn parse_entries(value: &str) -> Vec<Result<Entry, String>> {
+pub fn parse_entries(value: &str) -> Vec<Result<Entry, EntryError>> {
     value
         .split(['\n', ';'])
         .map(str::trim)
@@ -31,13 +42,13 @@ pub fn parse_entries(value: &str) -> Vec<Result<Entry, String>> {
         .map(|s| {
             let (rule, rest) = s
                 .split_once(':')
-                .ok_or_else(|| format!("`{s}` is not `RULE: reason`"))?;
+                .ok_or_else(|| EntryError::NotRuleAndReason(s.to_string()))?;
             let mut until = None;
             let mut words = Vec::new();
             for w in rest.split_whitespace() {
                 if let Some(d) = w.strip_prefix("until=") {
                     if parse_date(d).is_none() {
-                        return Err(format!("`until={d}` is not a YYYY-MM-DD date"));
+                        return Err(EntryError::BadDate(d.to_string()));
                     }
                     until = Some(d.to_string());
                 } else {
@@ -45,7 +56,7 @@ pub fn parse_entries(value: &str) -> Vec<Result<Entry, String>> {
                 }
             }
             if words.is_empty() {
-                return Err(format!("suppression of {} has no reason", rule.trim()));
+                return Err(EntryError::NoReason(rule.trim().to_string()));
             }
             Ok(Entry {
                 rule: rule.trim().to_ascii_uppercase(),

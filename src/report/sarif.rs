@@ -125,7 +125,7 @@ fn within_limit(findings: &[Finding], limit: usize) -> Vec<&Finding> {
     order.into_iter().map(|i| &findings[i]).collect()
 }
 
-fn mms(text: impl Into<String>) -> MultiformatMessageString {
+fn message_string(text: impl Into<String>) -> MultiformatMessageString {
     MultiformatMessageString::builder()
         .text(text.into())
         .build()
@@ -162,7 +162,7 @@ fn descriptor(m: &RuleMeta) -> ReportingDescriptor {
         })
         .find(|p| !p.trim().is_empty())
         .unwrap_or_else(|| m.title.clone());
-    let mut help = mms(format!(
+    let mut help = message_string(format!(
         "{}\n\nRemediation: {}",
         m.description.trim(),
         m.remediation
@@ -176,8 +176,8 @@ fn descriptor(m: &RuleMeta) -> ReportingDescriptor {
     ));
     let mut d = ReportingDescriptor::builder().id(m.id.clone()).build();
     d.name = Some(pascal(&m.name));
-    d.short_description = Some(mms(m.title.clone()));
-    d.full_description = Some(mms(first_paragraph.trim().to_string()));
+    d.short_description = Some(message_string(m.title.clone()));
+    d.full_description = Some(message_string(first_paragraph.trim().to_string()));
     d.help = Some(help);
     d.help_uri = Some(docs_url(m));
     d.default_configuration = Some(ReportingConfiguration {
