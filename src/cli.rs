@@ -150,6 +150,22 @@ pub struct ScanArgs {
     /// passes the staged files); cross-resource rules still see the whole tree.
     #[arg(long)]
     pub report_only_paths: bool,
+    /// Apply the mechanical fixes of the reported findings in place, then scan again:
+    /// `--fix` applies the safe ones, `--fix=all` the unsafe ones too.
+    #[arg(long, value_enum, value_name = "WHICH", num_args = 0..=1, require_equals = true,
+          default_missing_value = "safe", conflicts_with = "write_baseline")]
+    pub fix: Option<crate::fix::Mode>,
+    /// With --fix: print the changes as a unified diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Fix only the findings of these rules (comma-separated IDs); implies --fix.
+    #[arg(
+        long,
+        value_name = "IDS",
+        value_delimiter = ',',
+        conflicts_with = "write_baseline"
+    )]
+    pub fix_only: Vec<String>,
 }
 
 /// `FORMAT=FILE` of `--output-format`.
@@ -288,7 +304,24 @@ fn run_scan(args: &ScanArgs) -> i32 {
             vars: args.vars.clone(),
         },
     };
-    let mut outcome = scan(&opts);
+    let select = |o: &mut crate::ScanOutcome| {
+        let notes = crate::select::apply(
+            &mut o.findings,
+            plan.baseline.as_ref(),
+            plan.scope.as_ref(),
+            &base,
+        );
+        o.diagnostics.extend(notes);
+    };
+    let fixing = (args.fix.is_some() || !args.fix_only.is_empty()).then(|| crate::fix::Settings {
+        mode: args.fix.unwrap_or(crate::fix::Mode::Safe),
+        only: args.fix_only.clone(),
+        dry_run: args.dry_run,
+    });
+    if args.dry_run && fixing.is_none() {
+        eprintln!("error: --dry-run goes with --fix or --fix-only");
+        return 2;
+    }
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -298,29 +331,41 @@ fn run_scan(args: &ScanArgs) -> i32 {
                 && std::env::var_os("NO_COLOR").is_none()
         }
     };
-    if let Some(path) = &args.write_baseline {
-        let format = if path.extension().is_some_and(|e| e == "sarif") {
-            Format::Sarif
-        } else {
-            Format::Json
-        };
-        let text = report(&outcome, args).render(format);
-        if let Err(e) = emit(Some(path), &text) {
-            eprintln!("error: cannot write the baseline {}: {e}", path.display());
-            return 2;
+    let outcome = if let Some(settings) = &fixing {
+        let (outcome, summary) = crate::fix::run(&opts, settings, &select);
+        if settings.dry_run {
+            if let Err(e) = emit(None, &summary.diff) {
+                eprintln!("error: cannot write the diff: {e}");
+                return 2;
+            }
         }
-    }
-    let notes = crate::select::apply(
-        &mut outcome.findings,
-        plan.baseline.as_ref(),
-        plan.scope.as_ref(),
-        &base,
-    );
-    outcome.diagnostics.extend(notes);
+        eprint!("{}", summary.render());
+        outcome
+    } else {
+        let mut outcome = scan(&opts);
+        if let Some(path) = &args.write_baseline {
+            let format = if path.extension().is_some_and(|e| e == "sarif") {
+                Format::Sarif
+            } else {
+                Format::Json
+            };
+            let text = report(&outcome, args).render(format);
+            if let Err(e) = emit(Some(path), &text) {
+                eprintln!("error: cannot write the baseline {}: {e}", path.display());
+                return 2;
+            }
+        }
+        select(&mut outcome);
+        outcome
+    };
     let mut report = report(&outcome, args);
     let started = std::time::Instant::now();
     let mut failed = false;
     for (format, path) in &plan.outputs {
+        // With --dry-run standard output carries the diff only.
+        if args.dry_run && path.is_none() {
+            continue;
+        }
         report.color = color && path.is_none();
         if let Err(e) = emit(path.as_ref(), &report.render(*format)) {
             let to = path
