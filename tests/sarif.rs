@@ -149,7 +149,9 @@ fn sarif_of_samples_and_fixtures_passes_the_multitool() {
     };
     assert_eq!(safety("BA210")["safety"], "safe");
     assert_eq!(safety("BA110")["safety"], "unsafe");
-    assert!(safety("BA110")["risk"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(safety("BA110")["risk"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
 }
 
 /// Results with no file (the shape of cluster and AWS-account findings: an object reference

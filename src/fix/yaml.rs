@@ -238,13 +238,13 @@ fn is_block(tree: &Tree<'_>, i: usize, text: &str) -> bool {
         && !text[at(text, tree.doc.nodes[i].start)..].starts_with(['{', '['])
 }
 
-/// Where the text of node `idx` ends: its last scalar or flow collection (aliases included:
-/// their copied nodes sit earlier, their keys on the alias's line).
+/// Where the text of the children of node `idx` ends: their last scalar or flow collection
+/// (aliases included: their copied nodes sit earlier, their keys on the alias's line).
 fn content_end(tree: &Tree<'_>, idx: usize, text: &str) -> Pos {
     let nodes = &tree.doc.nodes;
     let size = nodes[idx].size as usize;
-    let mut end = nodes[idx].key;
-    for (i, n) in nodes.iter().enumerate().take(idx + size).skip(idx) {
+    let mut end = nodes[idx].start;
+    for (i, n) in nodes.iter().enumerate().take(idx + size).skip(idx + 1) {
         end = end.max(n.key);
         if !is_block(tree, i, text) {
             end = end.max(n.end);
@@ -278,7 +278,10 @@ fn replace(
         (Kind::Map, _) => Err(skip(
             "the field holds a mapping; the fix sets a single value",
         )),
-        (Kind::Scalar, v) if !v.is_array() => Ok((s, e, scalar(v, Some(&text[s..e]), json))),
+        (Kind::Scalar, v) if !v.is_array() => {
+            let e = quoted_end(text, s).unwrap_or(e);
+            Ok((s, e, scalar(v, Some(&text[s..e]), json)))
+        }
         (Kind::Seq, Value::Array(_)) if first == Some('-') => {
             // A block sequence: one `- item` line per item, at the first item's column.
             let ls = line_start(text, n.start.line);
@@ -298,6 +301,26 @@ fn replace(
         }
         (Kind::Seq | Kind::Scalar, v) => Ok((s, e, flow(v, json))),
     }
+}
+
+/// The end of a quoted scalar starting at `s` (the parser's span runs on over the spaces and
+/// comment that follow it).
+fn quoted_end(text: &str, s: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let quote = *bytes.get(s)?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let mut i = s + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// Indentation habits of a document: spaces per nesting level, and how far a block sequence
