@@ -144,3 +144,147 @@ pub fn pos_of(text: &str, offset: usize) -> Pos {
 fn shown(path: &[PathSeg]) -> String {
     crate::model::pointer(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Fix, ResourceRef};
+    use crate::model::Span;
+    use serde_json::json;
+
+    fn finding(file: &str, path: &[&str], value: serde_json::Value) -> Finding {
+        Finding {
+            rule_id: "BA000".into(),
+            rule_name: "test".into(),
+            severity: crate::rules::Severity::High,
+            resource: ResourceRef {
+                kind: "Deployment".into(),
+                namespace: "blog".into(),
+                name: "web".into(),
+            },
+            path: Vec::new(),
+            location: Location::File {
+                path: file.into(),
+                span: Span::default(),
+            },
+            message: String::new(),
+            fix: Some(Fix {
+                path: path.iter().map(|k| PathSeg::Key((*k).into())).collect(),
+                value,
+                replace: None,
+                insert_under: None,
+            }),
+            fingerprint: String::new(),
+            suppression: None,
+        }
+    }
+
+    fn fixed(file: &str, text: &str, path: &[&str], value: serde_json::Value) -> String {
+        let e = edit(&finding(file, path, value), text).unwrap();
+        apply(text, &[e]).unwrap()
+    }
+
+    const INDENTLESS: &str = "\
+kind: Deployment
+metadata:
+    name: web
+    namespace: blog
+spec:
+    containers:
+    - name: web
+      image: web:1
+";
+
+    #[test]
+    fn insertions_follow_the_documents_own_indentation() {
+        let got = fixed(
+            "d.yaml",
+            INDENTLESS,
+            &["spec", "securityContext", "capabilities", "drop"],
+            json!(["ALL"]),
+        );
+        assert!(
+            got.ends_with(
+                "      image: web:1\n    securityContext:\n        capabilities:\n            drop:\n            - ALL\n"
+            ),
+            "{got}"
+        );
+    }
+
+    #[test]
+    fn a_block_list_is_replaced_item_by_item_in_its_style() {
+        let text = format!("{INDENTLESS}    drop:\n    - NET_RAW\n    - CHOWN\n    paused: true\n");
+        let got = fixed("d.yaml", &text, &["spec", "drop"], json!(["ALL"]));
+        assert_eq!(
+            got,
+            text.replace("    - NET_RAW\n    - CHOWN\n", "    - ALL\n")
+        );
+    }
+
+    #[test]
+    fn a_file_without_a_final_newline_gets_one_before_the_new_key() {
+        let text = "kind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1";
+        let got = fixed("d.yaml", text, &["spec", "paused"], json!(false));
+        assert_eq!(got, format!("{text}\n  paused: false"));
+    }
+
+    #[test]
+    fn a_replaced_string_keeps_its_quotes_and_comment() {
+        let text = "kind: Deployment\nmetadata: {name: web}\nspec:\n  type: 'NodePort'  # why\n";
+        let got = fixed("d.yaml", text, &["spec", "type"], json!("ClusterIP"));
+        assert_eq!(got, text.replace("'NodePort'", "'ClusterIP'"));
+    }
+
+    #[test]
+    fn a_value_that_would_read_as_another_type_is_quoted() {
+        let text = "kind: Deployment\nmetadata: {name: web}\nspec:\n  a: 1\n";
+        let got = fixed("d.yaml", text, &["spec", "b"], json!("true"));
+        assert!(got.ends_with("  a: 1\n  b: \"true\"\n"), "{got}");
+    }
+
+    #[test]
+    fn another_resource_of_the_same_file_is_not_edited() {
+        let text = "kind: Deployment\nmetadata: {name: other}\nspec: {}\n";
+        let err = edit(&finding("d.yaml", &["spec", "x"], json!(1)), text).unwrap_err();
+        assert!(err.0.contains("not declared in this file"), "{}", err.0);
+    }
+
+    #[test]
+    fn overlapping_edits_are_refused() {
+        let e = |start, end, text: &str| Edit {
+            start,
+            end,
+            from: Pos::default(),
+            to: Pos::default(),
+            text: text.into(),
+            description: String::new(),
+        };
+        assert_eq!(
+            apply("abcdef", &[e(4, 5, "E"), e(1, 2, "B")]).unwrap(),
+            "aBcdEf"
+        );
+        assert!(apply("abcdef", &[e(1, 4, "x"), e(3, 5, "y")]).is_err());
+        assert!(apply("abcdef", &[e(2, 2, "x"), e(2, 2, "y")]).is_err());
+    }
+
+    #[test]
+    fn hcl_keeps_the_alignment_and_refuses_what_it_cannot_place() {
+        let text = "resource \"a\" \"b\" {\n  x           = 1\n  long_name   = false # why\n}\n";
+        let mut f = finding("m.tf", &["longName"], json!(true));
+        let fix = f.fix.as_mut().unwrap();
+        fix.replace = Some(Span {
+            start: Pos { line: 3, column: 3 },
+            end: Pos {
+                line: 3,
+                column: 22,
+            },
+        });
+        let e = edit(&f, text).unwrap();
+        assert_eq!(
+            apply(text, &[e]).unwrap(),
+            text.replace("= false #", "= true #")
+        );
+        f.fix.as_mut().unwrap().replace = None;
+        assert!(edit(&f, text).unwrap_err().0.contains("by hand"));
+    }
+}

@@ -282,9 +282,10 @@ fn replace(
             let e = quoted_end(text, s).unwrap_or(e);
             Ok((s, e, scalar(v, Some(&text[s..e]), json)))
         }
-        (Kind::Seq, Value::Array(_)) if first == Some('-') => {
+        (Kind::Seq, Value::Array(_)) if first != Some('[') => {
             // A block sequence: one `- item` line per item, at the first item's column.
             let ls = line_start(text, n.start.line);
+            let s = dash(text, s).ok_or_else(|| skip("cannot find the list's first item"))?;
             if !text[ls..s].bytes().all(|b| b == b' ') {
                 return Err(skip("the list shares its line with another item"));
             }
@@ -301,6 +302,17 @@ fn replace(
         }
         (Kind::Seq | Kind::Scalar, v) => Ok((s, e, flow(v, json))),
     }
+}
+
+/// The `-` of a block sequence whose node starts at `s`: there, or before its first item's
+/// content on the same line (an indentless sequence starts at the content).
+fn dash(text: &str, s: usize) -> Option<usize> {
+    if text[s..].starts_with('-') {
+        return Some(s);
+    }
+    let ls = text[..s].rfind('\n').map_or(0, |i| i + 1);
+    let d = text[ls..s].rfind('-')? + ls;
+    text[d + 1..s].bytes().all(|b| b == b' ').then_some(d)
 }
 
 /// The end of a quoted scalar starting at `s` (the parser's span runs on over the spaces and
@@ -333,10 +345,15 @@ fn style(tree: &Tree<'_>, text: &str) -> (usize, usize) {
             continue;
         }
         let width = (n.start.column - n.key.column) as usize;
-        let first = text[at(text, n.start)..].chars().next();
+        let s = at(text, n.start);
+        let first = text[s..].chars().next();
         match tree.kinds[i] {
             Kind::Map if first != Some('{') && step.is_none() && width > 0 => step = Some(width),
-            Kind::Seq if first == Some('-') && seq.is_none() => seq = Some(width),
+            Kind::Seq if first != Some('[') && seq.is_none() => {
+                if let Some(d) = dash(text, s) {
+                    seq = Some(width.saturating_sub(s - d));
+                }
+            }
             _ => {}
         }
         if step.is_some() && seq.is_some() {
