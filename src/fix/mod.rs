@@ -94,6 +94,12 @@ pub fn edit(f: &Finding, text: &str) -> Result<Edit, Skip> {
         }
         syntax => yaml::edit(f, fix, text, syntax == Syntax::Json)?,
     };
+    // A file with Windows line ends keeps them.
+    let new = if text.contains("\r\n") {
+        new.replace("\r\n", "\n").replace('\n', "\r\n")
+    } else {
+        new
+    };
     Ok(Edit {
         start,
         end,
@@ -219,6 +225,28 @@ spec:
             got,
             text.replace("    - NET_RAW\n    - CHOWN\n", "    - ALL\n")
         );
+    }
+
+    #[test]
+    fn an_empty_parent_gets_its_keys_below_it() {
+        let text = "kind: Deployment\nmetadata: {name: web}\nspec:\n  securityContext:  # later\n  paused: true\n";
+        let got = fixed(
+            "d.yaml",
+            text,
+            &["spec", "securityContext", "runAsNonRoot"],
+            json!(true),
+        );
+        assert_eq!(
+            got,
+            text.replace("# later\n", "# later\n    runAsNonRoot: true\n")
+        );
+    }
+
+    #[test]
+    fn windows_line_ends_stay() {
+        let text = "kind: Deployment\r\nmetadata:\r\n  name: web\r\nspec:\r\n  replicas: 1\r\n";
+        let got = fixed("d.yaml", text, &["spec", "paused"], json!(false));
+        assert_eq!(got, format!("{text}  paused: false\r\n"));
     }
 
     #[test]

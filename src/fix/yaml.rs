@@ -383,6 +383,20 @@ fn insert(
         return Err(skip("a fix that sets a whole mapping is not mechanical"));
     }
     let n = tree.node(idx)?;
+    let (step, seq_indent) = style(tree, text);
+    if tree.kinds[idx] == Kind::Scalar
+        && n.key != n.start
+        && text[at(text, n.start)..at(text, n.end)].trim().is_empty()
+    {
+        // `securityContext:` with nothing after it: the keys go on the lines below.
+        let pad = n.key.column.saturating_sub(1) as usize + step;
+        let out = block(&keys, value, pad, step, seq_indent, json);
+        let ls = line_start(text, n.key.line + 1);
+        if ls == text.len() && !text.ends_with('\n') {
+            return Ok((ls, ls, format!("\n{}", out.trim_end_matches('\n'))));
+        }
+        return Ok((ls, ls, out));
+    }
     if tree.kinds[idx] != Kind::Map {
         return Err(skip(format!(
             "the parent of `{}` is not a mapping; set it by hand",
@@ -425,27 +439,7 @@ fn insert(
         return Err(skip("the mapping is empty"));
     };
     let pad = (first.key.column.saturating_sub(1)) as usize;
-    let (step, seq_indent) = style(tree, text);
-    let mut out = String::new();
-    for (i, k) in keys.iter().enumerate() {
-        let p = " ".repeat(pad + step * i);
-        let k = key(k, quote_keys);
-        if i + 1 < keys.len() {
-            out.push_str(&format!("{p}{k}:\n"));
-        } else if let Value::Array(items) = value {
-            if items.is_empty() {
-                out.push_str(&format!("{p}{k}: []\n"));
-            } else {
-                out.push_str(&format!("{p}{k}:\n"));
-                let ip = " ".repeat(pad + step * i + seq_indent);
-                for v in items {
-                    out.push_str(&format!("{ip}- {}\n", scalar(v, None, json)));
-                }
-            }
-        } else {
-            out.push_str(&format!("{p}{k}: {}\n", scalar(value, None, json)));
-        }
-    }
+    let mut out = block(&keys, value, pad, step, seq_indent, quote_keys);
     let last_end = last_end.unwrap_or(n.end);
     if last_end.column == 1 && last_end.line > first.key.line {
         // A block scalar ends at the start of the next line.
@@ -460,6 +454,38 @@ fn insert(
             Ok((text.len(), text.len(), format!("\n{out}")))
         }
     }
+}
+
+/// Block lines for the missing `keys` (the last one set to `value`) at `pad` spaces.
+fn block(
+    keys: &[&str],
+    value: &Value,
+    pad: usize,
+    step: usize,
+    seq_indent: usize,
+    quote_keys: bool,
+) -> String {
+    let mut out = String::new();
+    for (i, k) in keys.iter().enumerate() {
+        let p = " ".repeat(pad + step * i);
+        let k = key(k, quote_keys);
+        if i + 1 < keys.len() {
+            out.push_str(&format!("{p}{k}:\n"));
+        } else if let Value::Array(items) = value {
+            if items.is_empty() {
+                out.push_str(&format!("{p}{k}: []\n"));
+            } else {
+                out.push_str(&format!("{p}{k}:\n"));
+                let ip = " ".repeat(pad + step * i + seq_indent);
+                for v in items {
+                    out.push_str(&format!("{ip}- {}\n", scalar(v, None, quote_keys)));
+                }
+            }
+        } else {
+            out.push_str(&format!("{p}{k}: {}\n", scalar(value, None, quote_keys)));
+        }
+    }
+    out
 }
 
 fn key(k: &str, quoted: bool) -> String {
