@@ -184,17 +184,24 @@ pub(super) fn edit(
     let chosen = walked
         .iter()
         .find(|(d, trail, _)| {
-            let n = docs[*d].nodes[trail[trail.len() - 1]];
-            Some(if fix.replace.is_some() {
-                n.start
-            } else {
-                n.key
+            let n = docs[*d].nodes.get(trail[trail.len() - 1]);
+            n.map(|n| {
+                if fix.replace.is_some() {
+                    n.start
+                } else {
+                    n.key
+                }
             }) == hint
         })
         .unwrap_or(&walked[0]);
     let (d, trail, _) = chosen;
     let tree = Tree::new(&docs[*d]);
     let nodes = &tree.doc.nodes;
+    if tree.kinds.len() != nodes.len() {
+        return Err(skip(
+            "the file's span table does not match its values; set the field by hand",
+        ));
+    }
     for &i in trail {
         let n = tree.node(i)?;
         if n.start < n.key {
@@ -234,16 +241,23 @@ fn at(text: &str, p: Pos) -> usize {
 /// Whether node `i` is a block mapping or sequence: its end event sits where the next token
 /// starts, possibly lines further down.
 fn is_block(tree: &Tree<'_>, i: usize, text: &str) -> bool {
-    tree.kinds[i] != Kind::Scalar
-        && !text[at(text, tree.doc.nodes[i].start)..].starts_with(['{', '['])
+    tree.kinds.get(i).is_some_and(|k| *k != Kind::Scalar)
+        && tree
+            .doc
+            .nodes
+            .get(i)
+            .is_some_and(|n| !text[at(text, n.start)..].starts_with(['{', '[']))
 }
 
 /// Where the text of the children of node `idx` ends: their last scalar or flow collection
 /// (aliases included: their copied nodes sit earlier, their keys on the alias's line).
 fn content_end(tree: &Tree<'_>, idx: usize, text: &str) -> Pos {
     let nodes = &tree.doc.nodes;
-    let size = nodes[idx].size as usize;
-    let mut end = nodes[idx].start;
+    let Some(node) = nodes.get(idx) else {
+        return Pos::default();
+    };
+    let mut end = node.start;
+    let size = node.size as usize;
     for (i, n) in nodes.iter().enumerate().take(idx + size).skip(idx + 1) {
         end = end.max(n.key);
         if !is_block(tree, i, text) {
@@ -404,7 +418,7 @@ fn insert(
         )));
     }
     let size = n.size as usize;
-    let sub = &tree.doc.nodes[idx + 1..idx + size];
+    let sub = tree.doc.nodes.get(idx + 1..idx + size).unwrap_or(&[]);
     let s = at(text, n.start);
     let flow_style = text[s..].starts_with('{');
     let quote_keys = sub
