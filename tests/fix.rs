@@ -569,3 +569,74 @@ fn the_cli_fix_flags() {
     let r = common::run_blogaudit(dir.path(), &["scan", "svc.yaml", "--dry-run"]);
     assert_eq!(r.code, 2, "--dry-run alone is a usage error");
 }
+
+/// Every place `--fix` inserts a missing Terraform attribute reads back, through the
+/// Terraform loader, as the canonical field it stands for.
+#[test]
+fn terraform_insertion_places_agree_with_the_loader() {
+    use blogaudit::finding::{Finding, Fix, Location, ResourceRef};
+    use blogaudit::model::{Pos, Span};
+    for (kind, field, tf_type, tf_path) in fix::hcl::PLACES {
+        let value = match *field {
+            "/tagMutability" => serde_json::json!("IMMUTABLE"),
+            "/enabledLogTypes" => serde_json::json!(["api", "audit"]),
+            "/scaling/min" => serde_json::json!(4),
+            "/endpointPublicAccess" => serde_json::json!(false),
+            _ => serde_json::json!(true),
+        };
+        // The blocks a resource of the type always has stay out of the way of the insertion.
+        let text = format!("resource \"{tf_type}\" \"t\" {{\n  name = \"t\"\n}}\n");
+        let path: Vec<PathSeg> = field[1..]
+            .split('/')
+            .map(|k| PathSeg::Key(k.to_string()))
+            .collect();
+        let f = Finding {
+            rule_id: "BA000".into(),
+            rule_name: "t".into(),
+            severity: blogaudit::rules::Severity::Low,
+            resource: ResourceRef {
+                kind: (*kind).to_string(),
+                namespace: String::new(),
+                name: format!("{tf_type}.t"),
+            },
+            path: path.clone(),
+            location: Location::File {
+                path: "main.tf".into(),
+                span: Span::default(),
+            },
+            message: String::new(),
+            fix: Some(Fix {
+                path: path.clone(),
+                value: value.clone(),
+                replace: None,
+                insert_under: Some((Pos { line: 1, column: 1 }, 0)),
+            }),
+            fingerprint: String::new(),
+            suppression: None,
+        };
+        let e = fix::edit(&f, &text).unwrap_or_else(|s| panic!("{field}: {s}"));
+        let fixed = fix::apply(&text, &[e]).unwrap();
+        assert!(fixed.contains(tf_path[tf_path.len() - 1]), "{fixed}");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.tf"), &fixed).unwrap();
+        let loaded = blogaudit::source::load_with(
+            &[dir.path().to_path_buf()],
+            dir.path(),
+            &blogaudit::source::terraform::TerraformOptions::default(),
+        );
+        let r = loaded
+            .resources
+            .iter()
+            .find(|r| r.kind == *kind)
+            .unwrap_or_else(|| panic!("no {kind} loaded from\n{fixed}"));
+        let mut got = &r.body;
+        for seg in &path {
+            let PathSeg::Key(k) = seg else { unreachable!() };
+            got = &got[k.as_str()];
+        }
+        assert_eq!(
+            got, &value,
+            "{kind} {field} after inserting {tf_path:?}:\n{fixed}"
+        );
+    }
+}

@@ -84,7 +84,7 @@ pub fn edit(f: &Finding, text: &str) -> Result<Edit, Skip> {
         yaml::plain_or_json(&fix.value)
     );
     let (start, end, new) = match Syntax::of(path) {
-        Syntax::Hcl => hcl::edit(fix, text)?,
+        Syntax::Hcl => hcl::edit(f, fix, text)?,
         Syntax::Json if f.resource.kind.starts_with("aws:") => {
             return Err(skip(format!(
                 "{path} is a Terraform plan, which is generated: change `{}` in the \
@@ -314,5 +314,21 @@ spec:
         );
         f.fix.as_mut().unwrap().replace = None;
         assert!(edit(&f, text).unwrap_err().0.contains("by hand"));
+    }
+
+    #[test]
+    fn a_missing_terraform_attribute_goes_into_its_block() {
+        let text = "resource \"aws_ecr_repository\" \"r\" {\n  name = \"r\"\n}\n\nresource \"aws_eks_cluster\" \"c\" {\n  name = \"c\"\n\n  vpc_config {\n    subnet_ids = [\"a\"]\n  }\n}\n";
+        let mut f = finding("m.tf", &["scanOnPush"], json!(true));
+        f.resource.kind = "aws:EcrRepository".into();
+        f.fix.as_mut().unwrap().insert_under = Some((Pos { line: 1, column: 1 }, 0));
+        let e = edit(&f, text).unwrap();
+        let got = apply(text, &[e]).unwrap();
+        assert!(got.starts_with("resource \"aws_ecr_repository\" \"r\" {\n  name = \"r\"\n\n  image_scanning_configuration {\n    scan_on_push = true\n  }\n}\n"), "{got}");
+        let mut f = finding("m.tf", &["endpointPublicAccess"], json!(false));
+        f.resource.kind = "aws:EksCluster".into();
+        f.fix.as_mut().unwrap().insert_under = Some((Pos { line: 5, column: 1 }, 0));
+        let got = apply(text, &[edit(&f, text).unwrap()]).unwrap();
+        assert!(got.ends_with("  vpc_config {\n    subnet_ids = [\"a\"]\n\n    endpoint_public_access = false\n  }\n}\n"), "{got}");
     }
 }
