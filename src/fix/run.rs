@@ -355,3 +355,72 @@ fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     }
     Err(std::io::Error::other("no free temporary file name"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Fix, Location, ResourceRef};
+    use crate::model::{PathSeg, Span};
+    use serde_json::json;
+
+    fn finding(rule: &str, path: &[&str], value: serde_json::Value) -> Finding {
+        Finding {
+            rule_id: rule.into(),
+            rule_name: "t".into(),
+            severity: crate::rules::Severity::High,
+            resource: ResourceRef {
+                kind: "Pod".into(),
+                namespace: "blog".into(),
+                name: "web".into(),
+            },
+            path: Vec::new(),
+            location: Location::File {
+                path: "p.yaml".into(),
+                span: Span::default(),
+            },
+            message: String::new(),
+            fix: Some(Fix {
+                path: path.iter().map(|k| PathSeg::Key((*k).into())).collect(),
+                value,
+                replace: None,
+                insert_under: None,
+            }),
+            fingerprint: String::new(),
+            suppression: None,
+        }
+    }
+
+    const POD: &str = "kind: Pod\nmetadata:\n  name: web\nspec:\n  hostNetwork: true\n";
+
+    #[test]
+    fn two_keys_under_one_missing_parent_create_it_once() {
+        let a = finding(
+            "BA1",
+            &["spec", "securityContext", "runAsNonRoot"],
+            json!(true),
+        );
+        let b = finding(
+            "BA2",
+            &["spec", "securityContext", "runAsUser"],
+            json!(1000),
+        );
+        let (text, fixed, skips) = fix_text("p.yaml", POD, &[&a, &b]);
+        assert!(skips.is_empty(), "{skips:?}");
+        assert_eq!(fixed, 2);
+        assert_eq!(
+            text,
+            format!("{POD}  securityContext:\n    runAsNonRoot: true\n    runAsUser: 1000\n")
+        );
+    }
+
+    #[test]
+    fn two_fixes_that_want_different_values_are_refused() {
+        let a = finding("BA1", &["spec", "hostNetwork"], json!(false));
+        let b = finding("BA2", &["spec", "hostNetwork"], json!("no"));
+        let (text, fixed, skips) = fix_text("p.yaml", POD, &[&a, &b]);
+        assert_eq!(fixed, 1);
+        assert_eq!(text, POD.replace("true", "false"));
+        assert_eq!(skips.len(), 1);
+        assert!(skips[0].reason.contains("conflicts with the fix of BA1"));
+    }
+}
