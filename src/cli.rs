@@ -7,6 +7,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config};
 use crate::model::Severity;
+use crate::pipeline::fix::{Mode as FixMode, Settings as FixSettings};
 use crate::pipeline::{self, ExitStatus, Options, Outcome, SelectOptions, Selection};
 use crate::report::Format;
 use crate::rules::RuleSet;
@@ -151,6 +152,22 @@ pub struct ScanArgs {
     /// passes the staged files); cross-resource rules still see the whole tree.
     #[arg(long)]
     pub report_only_paths: bool,
+    /// Apply the mechanical fixes of the reported findings in place, then scan again:
+    /// `--fix` applies the safe ones, `--fix=all` the unsafe ones too.
+    #[arg(long, value_enum, value_name = "WHICH", num_args = 0..=1, require_equals = true,
+          default_missing_value = "safe", conflicts_with = "write_baseline")]
+    pub fix: Option<FixMode>,
+    /// With --fix: print the changes as a unified diff and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Fix only the findings of these rules (comma-separated IDs); implies --fix.
+    #[arg(
+        long,
+        value_name = "IDS",
+        value_delimiter = ',',
+        conflicts_with = "write_baseline"
+    )]
+    pub fix_only: Vec<String>,
 }
 
 /// What is wrong with the command line's outputs, found before any scanning.
@@ -293,7 +310,15 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
         write_baseline: args.write_baseline.clone(),
         category: args.category.clone(),
     };
-    let outcome = pipeline::run(&opts, &selection);
+    let fixing = (args.fix.is_some() || !args.fix_only.is_empty()).then(|| FixSettings {
+        mode: args.fix.unwrap_or(FixMode::Safe),
+        only: args.fix_only.clone(),
+        dry_run: args.dry_run,
+    });
+    if args.dry_run && fixing.is_none() {
+        eprintln!("error: --dry-run goes with --fix or --fix-only");
+        return ExitStatus::Untrusted;
+    }
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -303,10 +328,27 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
                 && std::env::var_os("NO_COLOR").is_none()
         }
     };
+    let outcome = if let Some(settings) = &fixing {
+        let (outcome, summary) = pipeline::fix::run(&opts, &selection, settings);
+        if settings.dry_run {
+            if let Err(e) = emit(None, &summary.diff) {
+                eprintln!("error: cannot write the diff: {e}");
+                return ExitStatus::Untrusted;
+            }
+        }
+        eprint!("{}", summary.render());
+        outcome
+    } else {
+        pipeline::run(&opts, &selection)
+    };
     let mut report = outcome.report(&args.category, args.verbose);
     let started = std::time::Instant::now();
     let mut failed = false;
     for (format, path) in &outputs {
+        // With --dry-run standard output carries the diff only.
+        if args.dry_run && path.is_none() {
+            continue;
+        }
         report.color = color && path.is_none();
         if let Err(e) = emit(path.as_ref(), &report.render(*format)) {
             let to = path

@@ -8,7 +8,7 @@
 //! | face | [`cli`], [`upload`] |
 //! | pipeline | [`pipeline`]: load → inventory → evaluate → suppress → select → outcome |
 //! | stages | [`source`], [`engine`], [`suppress`], [`select`], [`report`] |
-//! | rules and config | [`rules`], [`config`] |
+//! | rules, config, edits | [`rules`], [`config`], [`fix`] (a finding's fix as a text edit) |
 //! | syntax | [`syntax`]: YAML with spans, positions |
 //! | model | [`model`]: resources, findings, diagnostics, the inventory |
 
@@ -17,6 +17,7 @@
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod fix;
 pub mod model;
 pub mod pipeline;
 pub mod report;

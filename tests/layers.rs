@@ -2,7 +2,7 @@
 //! engine knows no reporter, the rule loader no source, and there is no cycle.
 //!
 //! face (cli → upload) → pipeline → stages (source, engine, suppress, select, report) →
-//! rules and config → syntax → model.
+//! rules, config and fix edits → syntax → model.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("syntax", 1),
     ("config", 2),
     ("rules", 2),
+    ("fix", 2),
     ("source", 3),
     ("engine", 3),
     ("suppress", 3),

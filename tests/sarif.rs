@@ -132,7 +132,8 @@ fn sarif_of_samples_and_fixtures_passes_the_multitool() {
     assert!(results.iter().any(|r| r["ruleId"] == "BA110"
         && r["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"]
             == "ClusterIP"));
-    // In Terraform, the fix rewrites the whole attribute in HCL syntax.
+    // In Terraform, the fix replaces the attribute's value in HCL syntax (name and alignment
+    // stay, so `terraform fmt` still agrees).
     let fix_text = |rule: &str, file: &str| {
         results
             .iter()
@@ -148,11 +149,21 @@ fn sarif_of_samples_and_fixtures_passes_the_multitool() {
             .to_string()
     };
     let ecr = "samples/blog-broken/terraform/ecr.tf";
-    assert_eq!(fix_text("BA210", ecr), "scan_on_push = true");
-    assert_eq!(
-        fix_text("BA211", ecr),
-        "image_tag_mutability = \"IMMUTABLE\""
-    );
+    assert_eq!(fix_text("BA210", ecr), "true");
+    assert_eq!(fix_text("BA211", ecr), "\"IMMUTABLE\"");
+    // Every fix says whether `--fix` alone applies it; unsafe ones say what they can break.
+    let safety = |rule: &str| {
+        let r = results
+            .iter()
+            .find(|r| r["ruleId"] == rule && r["fixes"].is_array())
+            .unwrap_or_else(|| panic!("no {rule} result with a fix"));
+        r["fixes"][0]["properties"].clone()
+    };
+    assert_eq!(safety("BA210")["safety"], "safe");
+    assert_eq!(safety("BA110")["safety"], "unsafe");
+    assert!(safety("BA110")["risk"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
 }
 
 /// Results with no file (the shape of cluster and AWS-account findings: an object reference

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use serde_sarif::sarif::{
     ArtifactChange, ArtifactContent, ArtifactLocation, Fix, Invocation, Location, LogicalLocation,
     Message, MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region,
@@ -12,9 +12,7 @@ use serde_sarif::sarif::{
 };
 
 use super::{docs_url, Report};
-use crate::model::Finding;
-use crate::model::Severity;
-use crate::model::{Diagnostic, Level, PathSeg, Span};
+use crate::model::{Diagnostic, Finding, Level, Severity, Span};
 use crate::rules::RuleMeta;
 
 /// GitHub code scanning ingests at most this many results per run.
@@ -290,7 +288,7 @@ fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult
         .file()
         .and_then(|p| r.files.get(p))
         .map(|s| s.text.as_str());
-    out.fixes = fix(f, source).map(|x| vec![x]);
+    out.fixes = fix(f, source, r).map(|x| vec![x]);
     out.suppressions = f.suppression.as_ref().map(|s| {
         let mut sup = Suppression::builder()
             .kind(json!(if s.source == "config" {
@@ -308,122 +306,23 @@ fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult
     out
 }
 
-/// A YAML scalar for a fix value.
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s)
-            if !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
-                && !matches!(
-                    s.as_str(),
-                    "true" | "false" | "null" | "yes" | "no" | "on" | "off"
-                )
-                && s.parse::<f64>().is_err() =>
-        {
-            s.clone()
-        }
-        other => other.to_string(),
-    }
-}
-
-/// The syntax a fix is written in, from the file it goes into.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Syntax {
-    Yaml,
-    Json,
-    Hcl,
-}
-
-/// An HCL literal for a fix value (`None` for lists and objects).
-fn hcl_literal(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(
-            serde_json::to_string(s)
-                .ok()?
-                .replace("${", "$${")
-                .replace("%{", "%%{"),
-        ),
-        Value::Bool(_) | Value::Number(_) => Some(v.to_string()),
-        _ => None,
-    }
-}
-
-fn fix(f: &Finding, source: Option<&str>) -> Option<Fix> {
-    let x = f.fix.as_ref()?;
+/// The SARIF fix of a finding: the edit [`crate::fix::edit`] computes (the one `--fix`
+/// applies), with the rule's fix safety in its properties.
+fn fix(f: &Finding, source: Option<&str>, r: &Report<'_>) -> Option<Fix> {
     let crate::model::Location::File { path, .. } = &f.location else {
         return None;
     };
-    let syntax = if path.ends_with(".tf") {
-        Syntax::Hcl
-    } else if path.to_ascii_lowercase().ends_with(".json") {
-        // A plan JSON is generated: the fix belongs in the Terraform source, not in it.
-        if f.resource.kind.starts_with("aws:") {
-            return None;
-        }
-        Syntax::Json
-    } else {
-        Syntax::Yaml
-    };
-    let (deleted, inserted) = if let Some(span) = x.replace {
-        if x.value.is_object() || x.value.is_array() {
-            return None;
-        }
-        match syntax {
-            Syntax::Yaml => (region(span), scalar(&x.value)),
-            Syntax::Json => (region(span), x.value.to_string()),
-            // The span is the whole `name = value` attribute: keep its name.
-            Syntax::Hcl => {
-                if span.start.line != span.end.line {
-                    return None;
-                }
-                let text = source?;
-                let at =
-                    crate::syntax::position::offset_of(text, span.start.line, span.start.column);
-                let (name, _) = text[at..].split_once('=')?;
-                let name = name.trim();
-                if name.is_empty()
-                    || !name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                {
-                    return None;
-                }
-                (region(span), format!("{name} = {}", hcl_literal(&x.value)?))
-            }
-        }
-    } else {
-        if syntax != Syntax::Yaml {
-            return None;
-        }
-        let (anchor, found) = x.insert_under?;
-        let missing = &x.path[found..];
-        if missing.is_empty() || missing.iter().any(|s| matches!(s, PathSeg::Index(_))) {
-            return None;
-        }
-        let mut text = String::new();
-        let indent = anchor.column.saturating_sub(1) as usize + 2;
-        for (i, seg) in missing.iter().enumerate() {
-            let PathSeg::Key(k) = seg else { return None };
-            let pad = " ".repeat(indent + 2 * i);
-            if i + 1 == missing.len() {
-                text.push_str(&format!("{pad}{k}: {}\n", scalar(&x.value)));
-            } else {
-                text.push_str(&format!("{pad}{k}:\n"));
-            }
-        }
-        let at = Region {
-            start_line: Some(i64::from(anchor.line) + 1),
-            start_column: Some(1),
-            end_line: Some(i64::from(anchor.line) + 1),
-            end_column: Some(1),
-            ..Default::default()
-        };
-        (at, text)
+    let edit = crate::fix::edit(f, source?).ok()?;
+    let deleted = Region {
+        start_line: Some(edit.from.line.into()),
+        start_column: Some(edit.from.column.into()),
+        end_line: Some(edit.to.line.into()),
+        end_column: Some(edit.to.column.into()),
+        ..Default::default()
     };
     let mut replacement = Replacement::builder().deleted_region(deleted).build();
     replacement.inserted_content = Some(ArtifactContent {
-        text: Some(inserted),
+        text: Some(edit.text),
         ..Default::default()
     });
     let change = ArtifactChange::builder()
@@ -431,11 +330,23 @@ fn fix(f: &Finding, source: Option<&str>) -> Option<Fix> {
         .replacements(vec![replacement])
         .build();
     let mut out = Fix::builder().artifact_changes(vec![change]).build();
-    out.description = Some(text(format!(
-        "Set {} to {}",
-        crate::model::pointer(&x.path),
-        scalar(&x.value)
-    )));
+    out.description = Some(text(edit.description));
+    let meta = r.rules.get(&f.rule_id).map(|c| &c.meta);
+    let safe = meta.is_some_and(RuleMeta::fix_is_safe);
+    let mut props = BTreeMap::from([(
+        "safety".to_string(),
+        json!(if safe { "safe" } else { "unsafe" }),
+    )]);
+    if !safe {
+        props.insert(
+            "risk".to_string(),
+            json!(meta.map_or_else(String::new, RuleMeta::fix_risk)),
+        );
+    }
+    out.properties = Some(PropertyBag {
+        tags: None,
+        additional_properties: props,
+    });
     Some(out)
 }
 

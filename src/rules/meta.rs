@@ -18,6 +18,29 @@ pub struct Custom {
     pub remediation: String,
     #[serde(default)]
     pub cwe: Option<String>,
+    /// Whether the rule's mechanical fix may be applied without review (`fix:` block).
+    #[serde(default)]
+    pub fix: Option<FixMeta>,
+}
+
+/// Whether applying a fix can hurt a running system: `--fix` applies only safe ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FixSafety {
+    /// Cannot stop a workload from starting or cut its traffic.
+    Safe,
+    /// Can: applied only with `--fix=all`, after a review.
+    Unsafe,
+}
+
+/// The `custom.fix` block of a rule that emits mechanical fixes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixMeta {
+    pub safety: FixSafety,
+    /// What can go wrong when the fix is applied blindly (required for unsafe fixes).
+    #[serde(default)]
+    pub risk: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -45,11 +68,35 @@ pub struct RuleMeta {
     pub kinds: Vec<String>,
     pub remediation: String,
     pub cwe: Option<String>,
+    /// The safety of the rule's mechanical fix; `None` when the rule declares none (its
+    /// fixes, if any, count as unsafe).
+    pub fix: Option<FixMeta>,
     /// `rules/k8s/BA101-run-as-non-root`, relative to the rules root.
     pub folder: String,
 }
 
 impl RuleMeta {
+    /// Whether `--fix` (without `=all`) may apply this rule's fixes.
+    #[must_use]
+    pub fn fix_is_safe(&self) -> bool {
+        self.fix
+            .as_ref()
+            .is_some_and(|f| f.safety == FixSafety::Safe)
+    }
+
+    /// Why this rule's fix is not applied by `--fix` alone.
+    #[must_use]
+    pub fn fix_risk(&self) -> String {
+        match &self.fix {
+            Some(FixMeta {
+                safety: FixSafety::Safe,
+                ..
+            }) => String::new(),
+            Some(FixMeta { risk: Some(r), .. }) => r.clone(),
+            _ => "the rule does not declare its fix safe".to_string(),
+        }
+    }
+
     /// Whether the rule checks resources of `kind`.
     #[must_use]
     pub fn applies_to(&self, kind: &str) -> bool {
@@ -109,6 +156,17 @@ pub fn parse(rego: &str, folder: &str) -> Result<RuleMeta, (Pos, String)> {
         }
     }
     let c = block.custom;
+    if let Some(FixMeta {
+        safety: FixSafety::Unsafe,
+        risk: None,
+    }) = &c.fix
+    {
+        return Err((
+            at(first),
+            "METADATA `custom.fix`: an unsafe fix needs a `risk` saying what it can break"
+                .to_string(),
+        ));
+    }
     Ok(RuleMeta {
         id: c.id,
         name: c.name,
@@ -120,6 +178,7 @@ pub fn parse(rego: &str, folder: &str) -> Result<RuleMeta, (Pos, String)> {
         kinds: c.kinds,
         remediation: c.remediation,
         cwe: c.cwe,
+        fix: c.fix,
         folder: folder.to_string(),
     })
 }

@@ -4,4 +4,4 @@ mod loader;
 mod meta;
 
 pub use loader::{CompiledRule, RuleSet, BUILTIN_RULES};
-pub use meta::RuleMeta;
+pub use meta::{FixMeta, FixSafety, RuleMeta};

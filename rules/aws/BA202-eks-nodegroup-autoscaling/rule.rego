@@ -60,6 +60,9 @@
 #   sources: [T, A, L]
 #   kinds: ["aws:EksNodeGroup"]
 #   remediation: Set `scaling_config` with `min_size` >= 3 and `max_size` > `min_size`, and run a Cluster Autoscaler (tag the group `k8s.io/cluster-autoscaler/enabled`) or Karpenter.
+#   fix:
+#     safety: unsafe
+#     risk: a desired size below the new minimum makes the node group update fail
 package blogaudit.BA202
 
 import rego.v1

@@ -42,6 +42,9 @@
 #   kinds: ["aws:EcrRepository"]
 #   remediation: Set `image_tag_mutability = "IMMUTABLE"` on the repository.
 #   cwe: CWE-494
+#   fix:
+#     safety: unsafe
+#     risk: a pipeline that pushes the same tag twice (latest) is refused
 package blogaudit.BA211
 
 import rego.v1

@@ -48,6 +48,9 @@
 #   kinds: ["aws:EksCluster"]
 #   remediation: Set `vpc_config { endpoint_private_access = true, endpoint_public_access = false }`, or limit `public_access_cidrs` to known networks.
 #   cwe: CWE-284
+#   fix:
+#     safety: unsafe
+#     risk: kubectl and CI outside the VPC lose the API server
 package blogaudit.BA220
 
 import rego.v1

@@ -43,6 +43,8 @@
 #   kinds: ["aws:EksCluster"]
 #   remediation: Set `enabled_cluster_log_types` to include `api`, `audit` and `authenticator`.
 #   cwe: CWE-778
+#   fix:
+#     safety: safe
 package blogaudit.BA221
 
 import rego.v1

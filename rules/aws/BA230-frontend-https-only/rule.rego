@@ -78,6 +78,9 @@
 #   kinds: ["aws:CloudFrontDistribution", "aws:S3Bucket"]
 #   remediation: Use `viewer_protocol_policy = "redirect-to-https"`, an ACM certificate with `minimum_protocol_version = "TLSv1.2_2021"`, Origin Access Control for the S3 origin, and a public access block with all four flags true on the bucket.
 #   cwe: CWE-319
+#   fix:
+#     safety: unsafe
+#     risk: browsers and clients without TLS 1.2, or reading the bucket directly, are cut off
 package blogaudit.BA230
 
 import rego.v1

@@ -86,6 +86,9 @@
 #   kinds: ["aws:ApiGatewayDomain", "aws:LbListener"]
 #   remediation: Use `security_policy = "TLS_1_2"` on API Gateway domains, `ssl_policy = "ELBSecurityPolicy-TLS13-1-2-2021-06"` on HTTPS/TLS listeners, and only a `redirect` to `HTTPS` on HTTP listeners.
 #   cwe: CWE-326
+#   fix:
+#     safety: unsafe
+#     risk: clients without TLS 1.2 or plain-HTTP callers are cut off
 package blogaudit.BA231
 
 import rego.v1

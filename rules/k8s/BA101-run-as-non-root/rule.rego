@@ -51,6 +51,9 @@
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   remediation: 'Set `securityContext.runAsNonRoot: true` on the pod or the container, and remove any `runAsUser: 0` or `runAsNonRoot: false`.'
 #   cwe: CWE-250
+#   fix:
+#     safety: unsafe
+#     risk: a container whose image runs as root no longer starts
 package blogaudit.BA101
 
 import rego.v1

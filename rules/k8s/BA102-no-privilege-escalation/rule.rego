@@ -41,6 +41,9 @@
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   remediation: 'Set `securityContext.allowPrivilegeEscalation: false` on every container.'
 #   cwe: CWE-269
+#   fix:
+#     safety: unsafe
+#     risk: a process that needs setuid or file capabilities (sudo, ping) fails
 package blogaudit.BA102
 
 import rego.v1

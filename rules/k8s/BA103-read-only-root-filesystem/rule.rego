@@ -45,6 +45,9 @@
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   remediation: 'Set `securityContext.readOnlyRootFilesystem: true` on every container and mount writable paths as volumes.'
 #   cwe: CWE-732
+#   fix:
+#     safety: unsafe
+#     risk: a container that writes outside its volumes (caches, pid files, /tmp) fails
 package blogaudit.BA103
 
 import rego.v1

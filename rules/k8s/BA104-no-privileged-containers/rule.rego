@@ -42,6 +42,9 @@
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   remediation: 'Remove `privileged: true`, `hostPID`, `hostIPC`, `hostNetwork` and `hostPath` volumes from the workload.'
 #   cwe: CWE-250
+#   fix:
+#     safety: unsafe
+#     risk: a workload that needs the host (a CNI or node agent) stops working
 package blogaudit.BA104
 
 import rego.v1

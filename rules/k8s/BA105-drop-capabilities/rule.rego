@@ -46,6 +46,9 @@
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   remediation: 'Set `securityContext.capabilities.drop: ["ALL"]` on every container and add nothing but `NET_BIND_SERVICE`.'
 #   cwe: CWE-250
+#   fix:
+#     safety: unsafe
+#     risk: a process that needs a capability (binding a port below 1024, chown) fails
 package blogaudit.BA105
 
 import rego.v1

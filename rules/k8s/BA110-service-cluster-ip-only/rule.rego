@@ -49,6 +49,9 @@
 #   kinds: [Service]
 #   remediation: Make the Service `ClusterIP` without `externalIPs`, or allow it with an `[[allow.services]]` entry in `blogaudit.toml`.
 #   cwe: CWE-668
+#   fix:
+#     safety: unsafe
+#     risk: clients outside the cluster that reach the Service through its node port or load balancer are cut off
 package blogaudit.BA110
 
 import rego.v1

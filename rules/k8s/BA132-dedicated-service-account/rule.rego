@@ -61,6 +61,9 @@
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
 #   remediation: 'Create a ServiceAccount for the workload in its namespace, set `serviceAccountName` to it, and set `automountServiceAccountToken: false` unless the pod uses the Kubernetes API.'
 #   cwe: CWE-250
+#   fix:
+#     safety: unsafe
+#     risk: a pod that calls the Kubernetes API loses its token
 package blogaudit.BA132
 
 import rego.v1

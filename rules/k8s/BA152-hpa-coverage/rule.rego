@@ -63,6 +63,8 @@
 #   sources: [M, L]
 #   kinds: [Deployment, StatefulSet, HorizontalPodAutoscaler]
 #   remediation: Target each Deployment with an `autoscaling/v2` HorizontalPodAutoscaler in its namespace, with `minReplicas` of at least 2.
+#   fix:
+#     safety: safe
 package blogaudit.BA152
 
 import rego.v1

@@ -69,6 +69,8 @@
 #   sources: [M, L]
 #   kinds: [Deployment, StatefulSet]
 #   remediation: Run at least 2 replicas, add a PodDisruptionBudget in the namespace that selects the pods, and spread them with a `topologySpreadConstraints` entry on `topology.kubernetes.io/zone`.
+#   fix:
+#     safety: safe
 package blogaudit.BA153
 
 import rego.v1

@@ -9,6 +9,8 @@
 //! selection and notes. The face (the CLI) only parses arguments, calls this module, renders
 //! the [`Outcome`] and turns it into an [`ExitStatus`].
 
+pub mod fix;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
