@@ -18,15 +18,65 @@ use hcl_edit::structure::{Block, Body, Structure};
 use hcl_edit::template::{Directive, Element, Template};
 use hcl_edit::{Decorated, Span as _};
 
-use super::funcs;
-use super::hcl::{dir_key, literal_str, normalize, ModuleDef, ParsedFile, VarFile};
+use super::funcs::{self, FuncError};
+use super::hcl::{clean_path, dir_key, literal_str, ModuleDef, ParsedFile, VarFile};
 use super::modules::{self, ModuleSource, RegInst};
-use super::value::{quote, Obj, Src, Val, V};
+use super::value::{quote, ResourceBody, StackSpan, Value, ValueError, ValueKind};
 use super::{CliVars, Defs, Instance, Stack};
 use crate::model::{Diagnostic, PathSeg, SourceFile};
 use crate::source::display;
 
-type R = Result<Val, String>;
+/// Why an expression has no value. Evaluation keeps the message as the reason the value is
+/// unknown (shown in `terraform-unknown` notes), and `try`/`can` catch it.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// A built-in function refused its arguments.
+    #[error(transparent)]
+    Function(#[from] FuncError),
+    /// A traversal (`.name`, `[key]`) found nothing to read.
+    #[error(transparent)]
+    Traversal(#[from] ValueError),
+    /// An expression whose operands do not fit it; the message says what it needs.
+    #[error("{0}")]
+    Usage(&'static str),
+    /// A variable or an output whose value depends on itself.
+    #[error("{0} refers to itself")]
+    SelfReference(String),
+    /// A local, resource or module call whose value depends on itself.
+    #[error("reference cycle through {0}")]
+    Cycle(String),
+    /// A reference to something the module does not declare.
+    #[error("no {what} `{name}` is declared")]
+    Undeclared { what: &'static str, name: String },
+    /// A module output the module does not declare.
+    #[error("module has no output `{0}`")]
+    NoOutput(String),
+    /// A name that is neither a reference nor bound here.
+    #[error("unknown name `{0}`")]
+    UnknownName(String),
+    /// `count`, `each` or `self` outside the block that binds it.
+    #[error("`{0}` is not available here")]
+    NotAvailable(String),
+    /// A template interpolation of a value that has no string form.
+    #[error("cannot put a {0} in a string")]
+    NotAString(&'static str),
+    /// `for` or `dynamic` over a value that is not a collection.
+    #[error("cannot iterate over a {0}")]
+    NotIterable(&'static str),
+    /// `file()` of a file that cannot be read.
+    #[error("file({path}): {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+    /// `templatefile()` of a file that is not a template.
+    #[error("templatefile: {0}")]
+    Template(#[source] hcl_edit::parser::Error),
+}
+
+use EvalError::Usage;
+
+type EvalResult = Result<Value, EvalError>;
 type Op = Decorated<TraversalOperator>;
 
 /// Deepest module nesting followed.
@@ -86,28 +136,28 @@ struct ModGroup {
 pub struct ModInst {
     def: Arc<ModuleDef>,
     /// Stack file id of each of `def.files`.
-    fids: Vec<u32>,
+    file_ids: Vec<u32>,
     /// Address prefix of everything inside: `""`, `module.net.`, `module.net["a"].`.
     prefix: String,
     /// Module call blocks from the root down to this instance.
-    chain: Vec<Src>,
+    chain: Vec<StackSpan>,
     /// Suppression comments above those calls.
-    ignores: Vec<(String, Src)>,
-    inputs: RefCell<HashMap<String, Val>>,
+    ignores: Vec<(String, StackSpan)>,
+    inputs: RefCell<HashMap<String, Value>>,
     dirs: Vec<PathBuf>,
     is_root: bool,
-    vars: RefCell<HashMap<String, Slot<Val>>>,
-    locals: RefCell<HashMap<String, Slot<Val>>>,
+    vars: RefCell<HashMap<String, Slot<Value>>>,
+    locals: RefCell<HashMap<String, Slot<Value>>>,
     resources: RefCell<HashMap<usize, Slot<Rc<Group>>>>,
     modules: RefCell<HashMap<usize, Slot<Rc<ModGroup>>>>,
-    outputs: RefCell<HashMap<String, Slot<Val>>>,
-    policies: RefCell<HashMap<String, Slot<Val>>>,
+    outputs: RefCell<HashMap<String, Slot<Value>>>,
+    policies: RefCell<HashMap<String, Slot<Value>>>,
 }
 
 /// Local names bound while evaluating (`count`, `each`, for-expression and iterator names).
 struct Scope<'s> {
     name: String,
-    val: Val,
+    val: Value,
     parent: Option<&'s Scope<'s>>,
 }
 
@@ -121,7 +171,7 @@ struct Ctx<'s> {
 }
 
 impl<'s> Ctx<'s> {
-    fn lookup(&self, name: &str) -> Option<&'s Val> {
+    fn lookup(&self, name: &str) -> Option<&'s Value> {
         let mut s = self.scope;
         while let Some(sc) = s {
             if sc.name == name {
@@ -132,9 +182,9 @@ impl<'s> Ctx<'s> {
         None
     }
 
-    fn src(&self, range: Option<Range<usize>>) -> Option<Src> {
+    fn src(&self, range: Option<Range<usize>>) -> Option<StackSpan> {
         let (id, f) = self.file?;
-        Some(Src {
+        Some(StackSpan {
             file: id,
             span: f.span(&range?),
         })
@@ -156,7 +206,7 @@ impl<'s> Ctx<'s> {
 type ParsedAt = (Arc<ModuleDef>, usize);
 
 /// One expanded instance: its address suffix and the name it binds (`count`, `each`).
-type Expansion = (String, Option<(&'static str, Val)>);
+type Expansion = (String, Option<(&'static str, Value)>);
 
 /// Evaluates one root module.
 pub struct Evaluator<'a> {
@@ -164,7 +214,7 @@ pub struct Evaluator<'a> {
     cli: &'a CliVars,
     base: &'a Path,
     files: RefCell<Vec<Arc<SourceFile>>>,
-    file_ids: RefCell<HashMap<usize, u32>>,
+    ids_by_source: RefCell<HashMap<usize, u32>>,
     /// The parsed `.tf` file behind each stack file id.
     parsed: RefCell<Vec<Option<ParsedAt>>>,
     diags: RefCell<Vec<Diagnostic>>,
@@ -189,7 +239,7 @@ impl<'a> Evaluator<'a> {
             cli,
             base,
             files: RefCell::default(),
-            file_ids: RefCell::default(),
+            ids_by_source: RefCell::default(),
             parsed: RefCell::default(),
             diags: RefCell::default(),
             noted: RefCell::default(),
@@ -237,7 +287,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Suppression comments directly above `src` (a span of a parsed `.tf` file).
-    fn comments_at(&self, src: Src) -> Vec<(String, Src)> {
+    fn comments_at(&self, src: StackSpan) -> Vec<(String, StackSpan)> {
         let parsed = self.parsed.borrow();
         let Some(Some((def, i))) = parsed.get(src.file as usize) else {
             return Vec::new();
@@ -248,7 +298,7 @@ impl<'a> Evaluator<'a> {
             .map(|(e, span)| {
                 (
                     e,
-                    Src {
+                    StackSpan {
                         file: src.file,
                         span,
                     },
@@ -259,13 +309,13 @@ impl<'a> Evaluator<'a> {
 
     fn file_id(&self, source: &Arc<SourceFile>) -> u32 {
         let key = Arc::as_ptr(source) as usize;
-        if let Some(id) = self.file_ids.borrow().get(&key) {
+        if let Some(id) = self.ids_by_source.borrow().get(&key) {
             return *id;
         }
         let mut files = self.files.borrow_mut();
         let id = u32::try_from(files.len()).unwrap_or(u32::MAX);
         files.push(source.clone());
-        self.file_ids.borrow_mut().insert(key, id);
+        self.ids_by_source.borrow_mut().insert(key, id);
         id
     }
 
@@ -273,15 +323,15 @@ impl<'a> Evaluator<'a> {
         &self,
         def: Arc<ModuleDef>,
         prefix: String,
-        chain: Vec<Src>,
-        ignores: Vec<(String, Src)>,
+        chain: Vec<StackSpan>,
+        ignores: Vec<(String, StackSpan)>,
         dirs: Vec<PathBuf>,
         is_root: bool,
     ) -> Rc<ModInst> {
-        let fids: Vec<u32> = def.files.iter().map(|f| self.file_id(&f.source)).collect();
+        let file_ids: Vec<u32> = def.files.iter().map(|f| self.file_id(&f.source)).collect();
         {
             let mut parsed = self.parsed.borrow_mut();
-            for (i, id) in fids.iter().enumerate() {
+            for (i, id) in file_ids.iter().enumerate() {
                 let id = *id as usize;
                 if parsed.len() <= id {
                     parsed.resize(id + 1, None);
@@ -293,7 +343,7 @@ impl<'a> Evaluator<'a> {
         dirs.push(dir_key(&def.dir));
         Rc::new(ModInst {
             def,
-            fids,
+            file_ids,
             prefix,
             chain,
             ignores,
@@ -316,7 +366,7 @@ impl<'a> Evaluator<'a> {
                 .def
                 .files
                 .get(file as usize)
-                .map(|f| (inst.fids[file as usize], f)),
+                .map(|f| (inst.file_ids[file as usize], f)),
             scope: None,
         }
     }
@@ -362,7 +412,7 @@ impl<'a> Evaluator<'a> {
                                         ),
                                     ),
                                 ));
-                                Val::unknown(format!("var.{}", a.key.as_str()))
+                                Value::unknown(format!("var.{}", a.key.as_str()))
                             });
                             inputs.insert(a.key.as_str().to_string(), v);
                         }
@@ -371,7 +421,7 @@ impl<'a> Evaluator<'a> {
                 VarFile::Json(_, v) => {
                     if let Some(m) = v.as_object() {
                         for (k, v) in m {
-                            inputs.insert(k.clone(), Val::from_json(v));
+                            inputs.insert(k.clone(), Value::from_json(v));
                         }
                     }
                 }
@@ -387,20 +437,23 @@ impl<'a> Evaluator<'a> {
                 .ok()
                 .and_then(|e| self.eval(&e, c).ok())
                 .filter(|v| v.first_opaque().is_none())
-                .unwrap_or_else(|| Val::str(raw.clone()));
+                .unwrap_or_else(|| Value::str(raw.clone()));
             inputs.insert(k.clone(), v);
         }
         *inst.inputs.borrow_mut() = inputs;
     }
 
-    fn var(&self, inst: &Rc<ModInst>, name: &str) -> R {
+    fn var(&self, inst: &Rc<ModInst>, name: &str) -> EvalResult {
         match inst.vars.borrow().get(name) {
             Some(Slot::Done(v)) => return Ok(v.clone()),
-            Some(Slot::Busy) => return Err(format!("var.{name} refers to itself")),
+            Some(Slot::Busy) => return Err(EvalError::SelfReference(format!("var.{name}"))),
             None => {}
         }
         let Some(at) = inst.def.variables.get(name).copied() else {
-            return Err(format!("no variable `{name}` is declared"));
+            return Err(EvalError::Undeclared {
+                what: "variable",
+                name: name.to_string(),
+            });
         };
         inst.vars.borrow_mut().insert(name.to_string(), Slot::Busy);
         let given = inst.inputs.borrow().get(name).cloned();
@@ -411,10 +464,10 @@ impl<'a> Evaluator<'a> {
                 Some(d) => {
                     let c = self.ctx(inst, at.file);
                     self.eval(&d.value, c)
-                        .unwrap_or_else(|_| Val::unknown(format!("var.{name}")))
+                        .unwrap_or_else(|_| Value::unknown(format!("var.{name}")))
                 }
-                None if inst.is_root => Val::unknown(format!("var.{name}")),
-                None => Val::unknown(format!("{}var.{name}", inst.prefix)),
+                None if inst.is_root => Value::unknown(format!("var.{name}")),
+                None => Value::unknown(format!("{}var.{name}", inst.prefix)),
             },
         };
         let v = match decl
@@ -430,7 +483,7 @@ impl<'a> Evaluator<'a> {
         Ok(v)
     }
 
-    fn local(&self, inst: &Rc<ModInst>, name: &str) -> R {
+    fn local(&self, inst: &Rc<ModInst>, name: &str) -> EvalResult {
         match inst.locals.borrow().get(name) {
             Some(Slot::Done(v)) => return Ok(v.clone()),
             Some(Slot::Busy) => {
@@ -449,12 +502,15 @@ impl<'a> Evaluator<'a> {
                     };
                     self.note(format!("cycle:{}local.{name}", inst.prefix), d);
                 }
-                return Err(format!("reference cycle through local.{name}"));
+                return Err(EvalError::Cycle(format!("local.{name}")));
             }
             None => {}
         }
         let Some(at) = inst.def.locals.get(name).copied() else {
-            return Err(format!("no local value `{name}` is declared"));
+            return Err(EvalError::Undeclared {
+                what: "local value",
+                name: name.to_string(),
+            });
         };
         inst.locals
             .borrow_mut()
@@ -464,11 +520,14 @@ impl<'a> Evaluator<'a> {
                 let c = self.ctx(inst, at.file);
                 self.eval(&a.value, c).unwrap_or_else(|e| {
                     let n = format!("{}local.{name}", inst.prefix);
-                    self.reasons.borrow_mut().entry(n.clone()).or_insert(e);
-                    Val::unknown(n)
+                    self.reasons
+                        .borrow_mut()
+                        .entry(n.clone())
+                        .or_insert_with(|| e.to_string());
+                    Value::unknown(n)
                 })
             }
-            None => Val::unknown(format!("local.{name}")),
+            None => Value::unknown(format!("local.{name}")),
         };
         inst.locals
             .borrow_mut()
@@ -478,10 +537,10 @@ impl<'a> Evaluator<'a> {
 
     // ------------------------------------------------------------------ expressions
 
-    fn eval(&self, e: &Expression, c: Ctx) -> R {
+    fn eval(&self, e: &Expression, c: Ctx) -> EvalResult {
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
-            return Err("references nest too deeply".into());
+            return Err(Usage("references nest too deeply"));
         }
         self.depth.set(depth + 1);
         let r = self.eval_inner(e, c);
@@ -489,15 +548,18 @@ impl<'a> Evaluator<'a> {
         r
     }
 
-    fn eval_inner(&self, e: &Expression, c: Ctx) -> R {
+    fn eval_inner(&self, e: &Expression, c: Ctx) -> EvalResult {
         // Each kind of expression is its own function, so the frame on a chain of references
         // stays small.
         let at = || c.src(e.span());
         match e {
-            Expression::Null(_) => Ok(Val::at(V::Null, at())),
-            Expression::Bool(b) => Ok(Val::at(V::Bool(*b.value()), at())),
-            Expression::Number(n) => Ok(Val::at(V::Num(n.value().as_f64().unwrap_or(0.0)), at())),
-            Expression::String(s) => Ok(Val::at(V::Str(s.value().clone()), at())),
+            Expression::Null(_) => Ok(Value::at(ValueKind::Null, at())),
+            Expression::Bool(b) => Ok(Value::at(ValueKind::Bool(*b.value()), at())),
+            Expression::Number(n) => Ok(Value::at(
+                ValueKind::Num(n.value().as_f64().unwrap_or(0.0)),
+                at(),
+            )),
+            Expression::String(s) => Ok(Value::at(ValueKind::Str(s.value().clone()), at())),
             Expression::Array(a) => self.array(a, c, at()),
             Expression::Object(o) => self.object(o, c, at()),
             Expression::StringTemplate(t) => self.template(t, c, at()),
@@ -506,7 +568,7 @@ impl<'a> Evaluator<'a> {
             Expression::Variable(v) => c
                 .lookup(v.as_str())
                 .cloned()
-                .ok_or_else(|| format!("unknown name `{}`", v.as_str())),
+                .ok_or_else(|| EvalError::UnknownName(v.as_str().to_string())),
             Expression::Conditional(cd) => self.conditional(cd, c, at()),
             Expression::FuncCall(f) => self.call(f, c, at()),
             Expression::Traversal(t) => self.traversal(&t.expr, &t.operators, c),
@@ -517,7 +579,7 @@ impl<'a> Evaluator<'a> {
     }
 
     #[inline(never)]
-    fn array(&self, a: &hcl_edit::expr::Array, c: Ctx, at: Option<Src>) -> R {
+    fn array(&self, a: &hcl_edit::expr::Array, c: Ctx, at: Option<StackSpan>) -> EvalResult {
         let mut items = Vec::with_capacity(a.len());
         for x in a.iter() {
             let mut v = self.eval(x, c)?;
@@ -526,11 +588,11 @@ impl<'a> Evaluator<'a> {
             }
             items.push(v);
         }
-        Ok(Val::at(V::List(items), at))
+        Ok(Value::at(ValueKind::List(items), at))
     }
 
     #[inline(never)]
-    fn object(&self, o: &hcl_edit::expr::Object, c: Ctx, at: Option<Src>) -> R {
+    fn object(&self, o: &hcl_edit::expr::Object, c: Ctx, at: Option<StackSpan>) -> EvalResult {
         let mut m = BTreeMap::new();
         for (k, v) in o.iter() {
             let key = match k {
@@ -539,15 +601,15 @@ impl<'a> Evaluator<'a> {
                     let kv = match ke {
                         // `{ (name) = … }` and bare names are keys, not references.
                         Expression::Variable(i) if c.lookup(i.as_str()).is_none() => {
-                            Val::str(i.as_str())
+                            Value::str(i.as_str())
                         }
                         _ => self.eval(ke, c)?,
                     };
                     if let Some(o) = kv.opaque() {
-                        return Ok(Val::at(V::Unknown(o.to_string()), at));
+                        return Ok(Value::at(ValueKind::Unknown(o.to_string()), at));
                     }
                     kv.to_plain_string()
-                        .ok_or_else(|| "object keys must be strings".to_string())?
+                        .ok_or(Usage("object keys must be strings"))?
                 }
             };
             let mut val = self.eval(v.expr(), c)?;
@@ -556,49 +618,60 @@ impl<'a> Evaluator<'a> {
             }
             m.insert(key, val);
         }
-        Ok(Val::at(V::Map(m), at))
+        Ok(Value::at(ValueKind::Map(m), at))
     }
 
     #[inline(never)]
-    fn conditional(&self, cd: &hcl_edit::expr::Conditional, c: Ctx, at: Option<Src>) -> R {
+    fn conditional(
+        &self,
+        cd: &hcl_edit::expr::Conditional,
+        c: Ctx,
+        at: Option<StackSpan>,
+    ) -> EvalResult {
         let cond = self.eval(&cd.cond_expr, c)?;
         if let Some(o) = cond.opaque() {
-            return Ok(Val::at(V::Unknown(o.to_string()), at));
+            return Ok(Value::at(ValueKind::Unknown(o.to_string()), at));
         }
         match cond.to_bool() {
             Some(true) => self.eval(&cd.true_expr, c),
             Some(false) => self.eval(&cd.false_expr, c),
-            None => Err("a condition must be a bool".into()),
+            None => Err(Usage("a condition must be a bool")),
         }
     }
 
     #[inline(never)]
-    fn unary(&self, u: &hcl_edit::expr::UnaryOp, c: Ctx, at: Option<Src>) -> R {
+    fn unary(&self, u: &hcl_edit::expr::UnaryOp, c: Ctx, at: Option<StackSpan>) -> EvalResult {
         let v = self.eval(&u.expr, c)?;
         if let Some(o) = v.opaque() {
-            return Ok(Val::at(V::Unknown(o.to_string()), at));
+            return Ok(Value::at(ValueKind::Unknown(o.to_string()), at));
         }
         Ok(match u.operator.value() {
-            UnaryOperator::Neg => Val::at(V::Num(-v.to_number().ok_or("`-` needs a number")?), at),
-            UnaryOperator::Not => Val::at(V::Bool(!v.to_bool().ok_or("`!` needs a bool")?), at),
+            UnaryOperator::Neg => Value::at(
+                ValueKind::Num(-v.to_number().ok_or(Usage("`-` needs a number"))?),
+                at,
+            ),
+            UnaryOperator::Not => Value::at(
+                ValueKind::Bool(!v.to_bool().ok_or(Usage("`!` needs a bool"))?),
+                at,
+            ),
         })
     }
 
     #[inline(never)]
-    fn binary(&self, b: &hcl_edit::expr::BinaryOp, c: Ctx, at: Option<Src>) -> R {
+    fn binary(&self, b: &hcl_edit::expr::BinaryOp, c: Ctx, at: Option<StackSpan>) -> EvalResult {
         let op = *b.operator.value();
         let l = self.eval(&b.lhs_expr, c)?;
         // `&&` and `||` decide on a known left side alone.
         match (op, l.to_bool()) {
-            (BinaryOperator::And, Some(false)) => return Ok(Val::at(V::Bool(false), at)),
-            (BinaryOperator::Or, Some(true)) => return Ok(Val::at(V::Bool(true), at)),
+            (BinaryOperator::And, Some(false)) => return Ok(Value::at(ValueKind::Bool(false), at)),
+            (BinaryOperator::Or, Some(true)) => return Ok(Value::at(ValueKind::Bool(true), at)),
             _ => {}
         }
         let r = self.eval(&b.rhs_expr, c)?;
         let v = match op {
             BinaryOperator::Eq | BinaryOperator::NotEq => match l.equals(&r) {
-                Some(eq) => V::Bool(eq == (op == BinaryOperator::Eq)),
-                None => V::Unknown(
+                Some(eq) => ValueKind::Bool(eq == (op == BinaryOperator::Eq)),
+                None => ValueKind::Unknown(
                     l.first_opaque()
                         .or(r.first_opaque())
                         .unwrap_or("?")
@@ -607,63 +680,63 @@ impl<'a> Evaluator<'a> {
             },
             _ => {
                 if let Some(o) = l.opaque().or(r.opaque()) {
-                    return Ok(Val::at(V::Unknown(o.to_string()), at));
+                    return Ok(Value::at(ValueKind::Unknown(o.to_string()), at));
                 }
                 match op {
                     BinaryOperator::And | BinaryOperator::Or => {
                         let (x, y) = (
-                            l.to_bool().ok_or("`&&`/`||` need bools")?,
-                            r.to_bool().ok_or("`&&`/`||` need bools")?,
+                            l.to_bool().ok_or(Usage("`&&`/`||` need bools"))?,
+                            r.to_bool().ok_or(Usage("`&&`/`||` need bools"))?,
                         );
-                        V::Bool(if op == BinaryOperator::And {
+                        ValueKind::Bool(if op == BinaryOperator::And {
                             x && y
                         } else {
                             x || y
                         })
                     }
                     _ => {
-                        let x = l.to_number().ok_or("arithmetic needs numbers")?;
-                        let y = r.to_number().ok_or("arithmetic needs numbers")?;
+                        let x = l.to_number().ok_or(Usage("arithmetic needs numbers"))?;
+                        let y = r.to_number().ok_or(Usage("arithmetic needs numbers"))?;
                         match op {
-                            BinaryOperator::Plus => V::Num(x + y),
-                            BinaryOperator::Minus => V::Num(x - y),
-                            BinaryOperator::Mul => V::Num(x * y),
+                            BinaryOperator::Plus => ValueKind::Num(x + y),
+                            BinaryOperator::Minus => ValueKind::Num(x - y),
+                            BinaryOperator::Mul => ValueKind::Num(x * y),
                             BinaryOperator::Div => {
                                 if y == 0.0 {
-                                    return Err("division by zero".into());
+                                    return Err(Usage("division by zero"));
                                 }
-                                V::Num(x / y)
+                                ValueKind::Num(x / y)
                             }
                             BinaryOperator::Mod => {
                                 if y == 0.0 {
-                                    return Err("modulo by zero".into());
+                                    return Err(Usage("modulo by zero"));
                                 }
-                                V::Num(x % y)
+                                ValueKind::Num(x % y)
                             }
-                            BinaryOperator::Less => V::Bool(x < y),
-                            BinaryOperator::LessEq => V::Bool(x <= y),
-                            BinaryOperator::Greater => V::Bool(x > y),
-                            BinaryOperator::GreaterEq => V::Bool(x >= y),
-                            _ => return Err("unsupported operator".into()),
+                            BinaryOperator::Less => ValueKind::Bool(x < y),
+                            BinaryOperator::LessEq => ValueKind::Bool(x <= y),
+                            BinaryOperator::Greater => ValueKind::Bool(x > y),
+                            BinaryOperator::GreaterEq => ValueKind::Bool(x >= y),
+                            _ => return Err(Usage("unsupported operator")),
                         }
                     }
                 }
             }
         };
-        Ok(Val::at(v, at))
+        Ok(Value::at(v, at))
     }
 
     #[inline(never)]
-    fn for_expr(&self, f: &hcl_edit::expr::ForExpr, c: Ctx, at: Option<Src>) -> R {
+    fn for_expr(&self, f: &hcl_edit::expr::ForExpr, c: Ctx, at: Option<StackSpan>) -> EvalResult {
         let coll = self.eval(&f.intro.collection_expr, c)?;
         if let Some(o) = coll.opaque() {
-            return Ok(Val::at(V::Unknown(o.to_string()), at));
+            return Ok(Value::at(ValueKind::Unknown(o.to_string()), at));
         }
         let pairs = iterate(&coll)?;
         let key_var = f.intro.key_var.as_ref().map(|k| k.as_str().to_string());
         let value_var = f.intro.value_var.as_str().to_string();
         let mut list = Vec::new();
-        let mut map: BTreeMap<String, Val> = BTreeMap::new();
+        let mut map: BTreeMap<String, Value> = BTreeMap::new();
         for (k, v) in pairs {
             let ks = Scope {
                 name: key_var.clone().unwrap_or_default(),
@@ -682,9 +755,12 @@ impl<'a> Evaluator<'a> {
             if let Some(cond) = &f.cond {
                 let keep = self.eval(&cond.expr, c2)?;
                 if let Some(o) = keep.opaque() {
-                    return Ok(Val::at(V::Unknown(o.to_string()), at));
+                    return Ok(Value::at(ValueKind::Unknown(o.to_string()), at));
                 }
-                if !keep.to_bool().ok_or("a for condition must be a bool")? {
+                if !keep
+                    .to_bool()
+                    .ok_or(Usage("a for condition must be a bool"))?
+                {
                     continue;
                 }
             }
@@ -693,12 +769,14 @@ impl<'a> Evaluator<'a> {
                 Some(ke) => {
                     let key = self.eval(ke, c2)?;
                     if let Some(o) = key.opaque() {
-                        return Ok(Val::at(V::Unknown(o.to_string()), at));
+                        return Ok(Value::at(ValueKind::Unknown(o.to_string()), at));
                     }
-                    let key = key.to_plain_string().ok_or("for keys must be strings")?;
+                    let key = key
+                        .to_plain_string()
+                        .ok_or(Usage("for keys must be strings"))?;
                     if f.grouping {
-                        let entry = map.entry(key).or_insert_with(|| Val::list(Vec::new()));
-                        if let V::List(l) = &mut entry.v {
+                        let entry = map.entry(key).or_insert_with(|| Value::list(Vec::new()));
+                        if let ValueKind::List(l) = &mut entry.kind {
                             l.push(value);
                         }
                     } else {
@@ -708,18 +786,18 @@ impl<'a> Evaluator<'a> {
                 None => list.push(value),
             }
         }
-        Ok(Val::at(
+        Ok(Value::at(
             if f.key_expr.is_some() {
-                V::Map(map)
+                ValueKind::Map(map)
             } else {
-                V::List(list)
+                ValueKind::List(list)
             },
             at,
         ))
     }
 
     #[inline(never)]
-    fn template(&self, t: &Template, c: Ctx, at: Option<Src>) -> R {
+    fn template(&self, t: &Template, c: Ctx, at: Option<StackSpan>) -> EvalResult {
         let elements: Vec<&Element> = t.iter().collect();
         if let [Element::Interpolation(i)] = elements.as_slice() {
             // "${x}" is x itself, whatever its type.
@@ -727,9 +805,9 @@ impl<'a> Evaluator<'a> {
         }
         let mut out = String::new();
         if let Some(o) = self.render(&elements, c, &mut out)? {
-            return Ok(Val::at(V::Unknown(o), at));
+            return Ok(Value::at(ValueKind::Unknown(o), at));
         }
-        Ok(Val::at(V::Str(out), at))
+        Ok(Value::at(ValueKind::Str(out), at))
     }
 
     /// Renders template elements; `Some(name)` when an unknown part stops it.
@@ -738,7 +816,7 @@ impl<'a> Evaluator<'a> {
         elements: &[&Element],
         c: Ctx,
         out: &mut String,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, EvalError> {
         for el in elements {
             match el {
                 Element::Literal(l) => out.push_str(l.value()),
@@ -749,7 +827,7 @@ impl<'a> Evaluator<'a> {
                     }
                     out.push_str(
                         &v.to_plain_string()
-                            .ok_or_else(|| format!("cannot put a {} in a string", v.type_name()))?,
+                            .ok_or_else(|| EvalError::NotAString(v.type_name()))?,
                     );
                 }
                 Element::Directive(d) => match d.as_ref() {
@@ -758,7 +836,7 @@ impl<'a> Evaluator<'a> {
                         if let Some(o) = cond.opaque() {
                             return Ok(Some(o.to_string()));
                         }
-                        let branch = if cond.to_bool().ok_or("if needs a bool")? {
+                        let branch = if cond.to_bool().ok_or(Usage("if needs a bool"))? {
                             Some(&i.if_expr.template)
                         } else {
                             i.else_expr.as_ref().map(|e| &e.template)
@@ -808,15 +886,15 @@ impl<'a> Evaluator<'a> {
     }
 
     #[inline(never)]
-    fn call(&self, f: &hcl_edit::expr::FuncCall, c: Ctx, at: Option<Src>) -> R {
+    fn call(&self, f: &hcl_edit::expr::FuncCall, c: Ctx, at: Option<StackSpan>) -> EvalResult {
         let name = f.name.name.as_str();
         if f.name.is_namespaced() {
-            return Ok(Val::at(V::Unknown(format!("{name}()")), at));
+            return Ok(Value::at(ValueKind::Unknown(format!("{name}()")), at));
         }
         let exprs: Vec<&Expression> = f.args.iter().collect();
         match name {
             "try" => {
-                let mut last = String::from("try: no argument");
+                let mut last = Usage("try: no argument");
                 for e in &exprs {
                     match self.eval(e, c) {
                         Ok(v) => return Ok(v),
@@ -827,7 +905,7 @@ impl<'a> Evaluator<'a> {
             }
             "can" => {
                 let ok = exprs.first().is_some_and(|e| self.eval(e, c).is_ok());
-                return Ok(Val::at(V::Bool(ok), at));
+                return Ok(Value::at(ValueKind::Bool(ok), at));
             }
             _ => {}
         }
@@ -837,17 +915,19 @@ impl<'a> Evaluator<'a> {
         }
         if f.args.expand_final() {
             if let Some(last) = args.pop() {
-                match last.v {
-                    V::List(items) => args.extend(items),
-                    V::Ref(r) | V::Unknown(r) => return Ok(Val::at(V::Unknown(r), at)),
-                    _ => return Err("`...` needs a list".into()),
+                match last.kind {
+                    ValueKind::List(items) => args.extend(items),
+                    ValueKind::Ref(r) | ValueKind::Unknown(r) => {
+                        return Ok(Value::at(ValueKind::Unknown(r), at))
+                    }
+                    _ => return Err(Usage("`...` needs a list")),
                 }
             }
         }
         match name {
             "file" => self.read_file(&args, c, at),
             "templatefile" => self.templatefile(&args, c, at),
-            _ => funcs::call(name, args, at),
+            _ => Ok(funcs::call(name, args, at)?),
         }
     }
 
@@ -860,24 +940,27 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn read_file(&self, args: &[Val], c: Ctx, at: Option<Src>) -> R {
+    fn read_file(&self, args: &[Value], c: Ctx, at: Option<StackSpan>) -> EvalResult {
         let Some(path) = args.first() else {
-            return Err("file needs a path".into());
+            return Err(Usage("file needs a path"));
         };
         if let Some(o) = path.opaque() {
-            return Ok(Val::at(V::Unknown(o.to_string()), at));
+            return Ok(Value::at(ValueKind::Unknown(o.to_string()), at));
         }
-        let rel = path.to_plain_string().ok_or("file needs a path")?;
+        let rel = path.to_plain_string().ok_or(Usage("file needs a path"))?;
         let p = self.module_path(c, &rel);
         match std::fs::metadata(&p) {
             Ok(m) if m.len() <= 1024 * 1024 => std::fs::read_to_string(&p)
-                .map(|s| Val::at(V::Str(s), at))
-                .map_err(|e| format!("file({rel}): {e}")),
-            _ => Ok(Val::at(V::Unknown(format!("file(\"{rel}\")")), at)),
+                .map(|s| Value::at(ValueKind::Str(s), at))
+                .map_err(|source| EvalError::File { path: rel, source }),
+            _ => Ok(Value::at(
+                ValueKind::Unknown(format!("file(\"{rel}\")")),
+                at,
+            )),
         }
     }
 
-    fn templatefile(&self, args: &[Val], c: Ctx, at: Option<Src>) -> R {
+    fn templatefile(&self, args: &[Value], c: Ctx, at: Option<StackSpan>) -> EvalResult {
         let text = self.read_file(args, c, at)?;
         let Some(text) = text.as_str() else {
             return Ok(text);
@@ -885,25 +968,24 @@ impl<'a> Evaluator<'a> {
         let vars = args
             .get(1)
             .cloned()
-            .unwrap_or_else(|| Val::map(BTreeMap::new()));
+            .unwrap_or_else(|| Value::map(BTreeMap::new()));
         if let Some(o) = vars.opaque() {
-            return Ok(Val::at(V::Unknown(o.to_string()), at));
+            return Ok(Value::at(ValueKind::Unknown(o.to_string()), at));
         }
-        let tpl =
-            hcl_edit::parser::parse_template(text).map_err(|e| format!("templatefile: {e}"))?;
-        let entries: Vec<(String, Val)> = vars
+        let tpl = hcl_edit::parser::parse_template(text).map_err(EvalError::Template)?;
+        let entries: Vec<(String, Value)> = vars
             .entries()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
         // Bind every template variable as a local name, innermost last.
         fn with_scope<'s>(
             ev: &Evaluator,
-            entries: &'s [(String, Val)],
+            entries: &'s [(String, Value)],
             parent: Option<&'s Scope<'s>>,
             c: Ctx<'s>,
             tpl: &Template,
-            at: Option<Src>,
-        ) -> R {
+            at: Option<StackSpan>,
+        ) -> EvalResult {
             match entries.split_first() {
                 None => ev.template(
                     tpl,
@@ -929,7 +1011,7 @@ impl<'a> Evaluator<'a> {
 
     // ------------------------------------------------------------------ references
 
-    fn traversal(&self, root: &Expression, ops: &[Op], c: Ctx) -> R {
+    fn traversal(&self, root: &Expression, ops: &[Op], c: Ctx) -> EvalResult {
         let Expression::Variable(var) = root else {
             let v = self.eval(root, c)?;
             return self.apply_ops(v, ops, c);
@@ -944,23 +1026,23 @@ impl<'a> Evaluator<'a> {
         };
         match name {
             "var" => {
-                let n = attr(0).ok_or("`var` needs a name")?;
+                let n = attr(0).ok_or(Usage("`var` needs a name"))?;
                 let v = self.var(c.inst, n)?;
                 self.apply_ops(v, &ops[1..], c)
             }
             "local" => {
-                let n = attr(0).ok_or("`local` needs a name")?;
+                let n = attr(0).ok_or(Usage("`local` needs a name"))?;
                 let v = self.local(c.inst, n)?;
                 self.apply_ops(v, &ops[1..], c)
             }
             "module" => {
-                let n = attr(0).ok_or("`module` needs a name")?;
+                let n = attr(0).ok_or(Usage("`module` needs a name"))?;
                 self.module_ref(c, n, &ops[1..])
             }
             "data" => {
                 let (t, n) = (
-                    attr(0).ok_or("`data` needs a type")?,
-                    attr(1).ok_or("`data` needs a name")?,
+                    attr(0).ok_or(Usage("`data` needs a type"))?,
+                    attr(1).ok_or(Usage("`data` needs a name"))?,
                 );
                 let v = self.data_ref(c, t, n)?;
                 self.apply_ops(v, &ops[2..], c)
@@ -972,12 +1054,12 @@ impl<'a> Evaluator<'a> {
                     "root" => self.root_dir(c),
                     _ => c.inst.def.dir.to_string_lossy().into_owned(),
                 };
-                self.apply_ops(Val::str(dir), &ops[1..], c)
+                self.apply_ops(Value::str(dir), &ops[1..], c)
             }
-            "terraform" => self.apply_ops(Val::str("default"), &ops[1..], c),
-            "count" | "each" | "self" => Err(format!("`{name}` is not available here")),
+            "terraform" => self.apply_ops(Value::str("default"), &ops[1..], c),
+            "count" | "each" | "self" => Err(EvalError::NotAvailable(name.to_string())),
             _ => {
-                let n = attr(0).ok_or_else(|| format!("unknown name `{name}`"))?;
+                let n = attr(0).ok_or_else(|| EvalError::UnknownName(name.to_string()))?;
                 let v = self.resource_ref(c.inst, name, n)?;
                 self.apply_ops(v, &ops[1..], c)
             }
@@ -992,7 +1074,7 @@ impl<'a> Evaluator<'a> {
             .unwrap_or_default()
     }
 
-    fn apply_ops(&self, mut v: Val, ops: &[Op], c: Ctx) -> R {
+    fn apply_ops(&self, mut v: Value, ops: &[Op], c: Ctx) -> EvalResult {
         let mut i = 0;
         while i < ops.len() {
             match ops[i].value() {
@@ -1003,7 +1085,7 @@ impl<'a> Evaluator<'a> {
                 }
                 TraversalOperator::LegacyIndex(n) => {
                     #[allow(clippy::cast_precision_loss)]
-                    let k = Val::num(*n.value() as f64);
+                    let k = Value::num(*n.value() as f64);
                     v = v.index(&k)?;
                 }
                 TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
@@ -1016,19 +1098,21 @@ impl<'a> Evaluator<'a> {
                     }
                     let sub = &ops[i + 1..j];
                     let at = v.at;
-                    v = match v.v {
-                        V::List(items) => {
+                    v = match v.kind {
+                        ValueKind::List(items) => {
                             let mut out = Vec::with_capacity(items.len());
                             for it in items {
                                 out.push(self.apply_ops(it, sub, c)?);
                             }
-                            Val::at(V::List(out), at)
+                            Value::at(ValueKind::List(out), at)
                         }
-                        V::Null => Val::at(V::List(Vec::new()), at),
-                        V::Ref(r) => self.apply_ops(Val::reference(format!("{r}[*]")), sub, c)?,
-                        V::Unknown(u) => Val::at(V::Unknown(u), at),
-                        other => Val::at(
-                            V::List(vec![self.apply_ops(Val::at(other, at), sub, c)?]),
+                        ValueKind::Null => Value::at(ValueKind::List(Vec::new()), at),
+                        ValueKind::Ref(r) => {
+                            self.apply_ops(Value::reference(format!("{r}[*]")), sub, c)?
+                        }
+                        ValueKind::Unknown(u) => Value::at(ValueKind::Unknown(u), at),
+                        other => Value::at(
+                            ValueKind::List(vec![self.apply_ops(Value::at(other, at), sub, c)?]),
                             at,
                         ),
                     };
@@ -1043,32 +1127,35 @@ impl<'a> Evaluator<'a> {
 
     // ------------------------------------------------------------------ resources
 
-    fn resource_ref(&self, inst: &Rc<ModInst>, ty: &str, name: &str) -> R {
+    fn resource_ref(&self, inst: &Rc<ModInst>, ty: &str, name: &str) -> EvalResult {
         let Some(idx) = inst
             .def
             .resource_idx
             .get(&(ty.to_string(), name.to_string()))
             .copied()
         else {
-            return Err(format!("no resource `{ty}.{name}` is declared"));
+            return Err(EvalError::Undeclared {
+                what: "resource",
+                name: format!("{ty}.{name}"),
+            });
         };
         let g = self.resource_group(inst, idx)?;
         Ok(match &g.expand {
-            Expand::Single => g.items.first().map_or_else(Val::null, |i| i.body.clone()),
-            Expand::Count => Val::list(g.items.iter().map(|i| i.body.clone()).collect()),
-            Expand::ForEach(keys) => Val::map(
+            Expand::Single => g.items.first().map_or_else(Value::null, |i| i.body.clone()),
+            Expand::Count => Value::list(g.items.iter().map(|i| i.body.clone()).collect()),
+            Expand::ForEach(keys) => Value::map(
                 keys.iter()
                     .cloned()
                     .zip(g.items.iter().map(|i| i.body.clone()))
                     .collect(),
             ),
-            Expand::Unknown => Val::reference(g.base.clone()),
+            Expand::Unknown => Value::reference(g.base.clone()),
         })
     }
 
-    fn resource_group(&self, inst: &Rc<ModInst>, idx: usize) -> Result<Rc<Group>, String> {
+    fn resource_group(&self, inst: &Rc<ModInst>, idx: usize) -> Result<Rc<Group>, EvalError> {
         let at = inst.def.resources[idx];
-        let (f, b) = inst.def.block(at).ok_or("missing resource block")?;
+        let (f, b) = inst.def.block(at).ok_or(Usage("missing resource block"))?;
         let ty = b
             .labels
             .first()
@@ -1094,13 +1181,13 @@ impl<'a> Evaluator<'a> {
                     None => d,
                 };
                 self.note(format!("cycle:{base}"), d);
-                return Err(format!("reference cycle through {base}"));
+                return Err(EvalError::Cycle(base));
             }
             None => {}
         }
         inst.resources.borrow_mut().insert(idx, Slot::Busy);
         let c = self.ctx(inst, at.file);
-        let block_src = c.src(b.span()).unwrap_or(Src {
+        let block_src = c.src(b.span()).unwrap_or(StackSpan {
             file: c.file.map_or(0, |f| f.0),
             span: crate::model::Span::default(),
         });
@@ -1109,7 +1196,7 @@ impl<'a> Evaluator<'a> {
             ignores.extend(f.ignores_above(r.start).into_iter().map(|(e, span)| {
                 (
                     e,
-                    Src {
+                    StackSpan {
                         file: block_src.file,
                         span,
                     },
@@ -1133,8 +1220,8 @@ impl<'a> Evaluator<'a> {
             let attrs = self.eval_body(c2, &b.body, &addr, &mut Vec::new(), &mut spans, true);
             out.push(Instance {
                 typ: ty.clone(),
-                body: Val::at(
-                    V::Obj(Arc::new(Obj {
+                body: Value::at(
+                    ValueKind::Resource(Arc::new(ResourceBody {
                         addr: addr.clone(),
                         attrs,
                     })),
@@ -1184,12 +1271,12 @@ impl<'a> Evaluator<'a> {
                         let items = (0..n)
                             .map(|i| {
                                 #[allow(clippy::cast_precision_loss)]
-                                let idx = Val::num(i as f64);
+                                let idx = Value::num(i as f64);
                                 (
                                     format!("[{i}]"),
                                     Some((
                                         "count",
-                                        Val::map(BTreeMap::from([("index".to_string(), idx)])),
+                                        Value::map(BTreeMap::from([("index".to_string(), idx)])),
                                     )),
                                 )
                             })
@@ -1199,16 +1286,16 @@ impl<'a> Evaluator<'a> {
                     unknown_note(a, "it is not a number");
                 }
                 Ok(v) => unknown_note(a, &format!("it depends on {}", v.opaque().unwrap_or("?"))),
-                Err(e) => unknown_note(a, &e),
+                Err(e) => unknown_note(a, &e.to_string()),
             }
-            let idx = Val::unknown(format!("{what}: count.index"));
+            let idx = Value::unknown(format!("{what}: count.index"));
             return (
                 Expand::Unknown,
                 vec![(
                     String::new(),
                     Some((
                         "count",
-                        Val::map(BTreeMap::from([("index".to_string(), idx)])),
+                        Value::map(BTreeMap::from([("index".to_string(), idx)])),
                     )),
                 )],
             );
@@ -1216,15 +1303,15 @@ impl<'a> Evaluator<'a> {
         if let Some(a) = body.get_attribute("for_each") {
             match self.eval(&a.value, c) {
                 Ok(v) if v.opaque().is_none() => {
-                    let pairs: Option<Vec<(String, Val)>> = match &v.v {
-                        V::Map(_) | V::Obj(_) => v
+                    let pairs: Option<Vec<(String, Value)>> = match &v.kind {
+                        ValueKind::Map(_) | ValueKind::Resource(_) => v
                             .entries()
                             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-                        V::List(items) => items
+                        ValueKind::List(items) => items
                             .iter()
                             .map(|i| i.to_plain_string().map(|s| (s, i.clone())))
                             .collect(),
-                        V::Null => Some(Vec::new()),
+                        ValueKind::Null => Some(Vec::new()),
                         _ => None,
                     };
                     if let Some(mut pairs) = pairs {
@@ -1233,8 +1320,8 @@ impl<'a> Evaluator<'a> {
                         let items = pairs
                             .into_iter()
                             .map(|(k, v)| {
-                                let each = Val::map(BTreeMap::from([
-                                    ("key".to_string(), Val::str(k.clone())),
+                                let each = Value::map(BTreeMap::from([
+                                    ("key".to_string(), Value::str(k.clone())),
                                     ("value".to_string(), v),
                                 ]));
                                 (format!("[{}]", quote(&k)), Some(("each", each)))
@@ -1245,13 +1332,16 @@ impl<'a> Evaluator<'a> {
                     unknown_note(a, "it is neither a map nor a set of strings");
                 }
                 Ok(v) => unknown_note(a, &format!("it depends on {}", v.opaque().unwrap_or("?"))),
-                Err(e) => unknown_note(a, &e),
+                Err(e) => unknown_note(a, &e.to_string()),
             }
-            let each = Val::map(BTreeMap::from([
-                ("key".to_string(), Val::unknown(format!("{what}: each.key"))),
+            let each = Value::map(BTreeMap::from([
+                (
+                    "key".to_string(),
+                    Value::unknown(format!("{what}: each.key")),
+                ),
                 (
                     "value".to_string(),
-                    Val::unknown(format!("{what}: each.value")),
+                    Value::unknown(format!("{what}: each.value")),
                 ),
             ]));
             return (Expand::Unknown, vec![(String::new(), Some(("each", each)))]);
@@ -1259,11 +1349,14 @@ impl<'a> Evaluator<'a> {
         (Expand::Single, vec![(String::new(), None)])
     }
 
-    fn eval_attr(&self, c: Ctx, e: &Expression) -> Val {
+    fn eval_attr(&self, c: Ctx, e: &Expression) -> Value {
         self.eval(e, c).unwrap_or_else(|err| {
             let name = c.text(e);
-            self.reasons.borrow_mut().entry(name.clone()).or_insert(err);
-            Val::at(V::Unknown(name), c.src(e.span()))
+            self.reasons
+                .borrow_mut()
+                .entry(name.clone())
+                .or_insert_with(|| err.to_string());
+            Value::at(ValueKind::Unknown(name), c.src(e.span()))
         })
     }
 
@@ -1275,11 +1368,11 @@ impl<'a> Evaluator<'a> {
         body: &Body,
         addr: &str,
         path: &mut Vec<PathSeg>,
-        spans: &mut Vec<(Vec<PathSeg>, Src)>,
+        spans: &mut Vec<(Vec<PathSeg>, StackSpan)>,
         top: bool,
-    ) -> BTreeMap<String, Val> {
+    ) -> BTreeMap<String, Value> {
         let mut attrs = BTreeMap::new();
-        let mut blocks: BTreeMap<String, Vec<Val>> = BTreeMap::new();
+        let mut blocks: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for s in body.iter() {
             match s {
                 Structure::Attribute(a) => {
@@ -1318,7 +1411,7 @@ impl<'a> Evaluator<'a> {
             }
         }
         for (ident, list) in blocks {
-            attrs.insert(ident, Val::list(list));
+            attrs.insert(ident, Value::list(list));
         }
         attrs
     }
@@ -1332,8 +1425,8 @@ impl<'a> Evaluator<'a> {
         span: Option<Range<usize>>,
         addr: &str,
         path: &mut Vec<PathSeg>,
-        spans: &mut Vec<(Vec<PathSeg>, Src)>,
-        blocks: &mut BTreeMap<String, Vec<Val>>,
+        spans: &mut Vec<(Vec<PathSeg>, StackSpan)>,
+        blocks: &mut BTreeMap<String, Vec<Value>>,
     ) {
         let i = blocks.get(ident).map_or(0, Vec::len);
         let baddr = format!("{addr}.{ident}[{i}]");
@@ -1351,8 +1444,8 @@ impl<'a> Evaluator<'a> {
         let inner = self.eval_body(c, body, &baddr, path, spans, false);
         path.pop();
         path.pop();
-        blocks.entry(ident.to_string()).or_default().push(Val::at(
-            V::Obj(Arc::new(Obj {
+        blocks.entry(ident.to_string()).or_default().push(Value::at(
+            ValueKind::Resource(Arc::new(ResourceBody {
                 addr: baddr,
                 attrs: inner,
             })),
@@ -1366,8 +1459,8 @@ impl<'a> Evaluator<'a> {
         b: &Block,
         addr: &str,
         path: &mut Vec<PathSeg>,
-        spans: &mut Vec<(Vec<PathSeg>, Src)>,
-        blocks: &mut BTreeMap<String, Vec<Val>>,
+        spans: &mut Vec<(Vec<PathSeg>, StackSpan)>,
+        blocks: &mut BTreeMap<String, Vec<Value>>,
     ) {
         let Some(ty) = b.labels.first().map(|l| l.as_str().to_string()) else {
             return;
@@ -1384,16 +1477,16 @@ impl<'a> Evaluator<'a> {
             .body
             .get_attribute("for_each")
             .map(|a| self.eval_attr(c, &a.value))
-            .unwrap_or_else(|| Val::list(Vec::new()));
+            .unwrap_or_else(|| Value::list(Vec::new()));
         let pairs = if let Some(o) = coll.opaque() {
-            vec![(Val::unknown(o.to_string()), Val::unknown(o.to_string()))]
+            vec![(Value::unknown(o.to_string()), Value::unknown(o.to_string()))]
         } else {
             iterate(&coll).unwrap_or_default()
         };
         for (k, v) in pairs {
             let s = Scope {
                 name: iter_name.clone(),
-                val: Val::map(BTreeMap::from([
+                val: Value::map(BTreeMap::from([
                     ("key".to_string(), k),
                     ("value".to_string(), v),
                 ])),
@@ -1419,7 +1512,7 @@ impl<'a> Evaluator<'a> {
     // ------------------------------------------------------------------ data sources
 
     #[inline(never)]
-    fn data_ref(&self, c: Ctx, ty: &str, name: &str) -> R {
+    fn data_ref(&self, c: Ctx, ty: &str, name: &str) -> EvalResult {
         let base = format!("{}data.{ty}.{name}", c.inst.prefix);
         if ty == "aws_iam_policy_document" {
             if let Some(at) = c
@@ -1434,7 +1527,7 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        Ok(Val::reference(base))
+        Ok(Value::reference(base))
     }
 
     /// `data "aws_iam_policy_document"`: its `json` built from the statements, so repository
@@ -1444,7 +1537,7 @@ impl<'a> Evaluator<'a> {
         inst: &Rc<ModInst>,
         at: super::hcl::ItemRef,
         base: &str,
-    ) -> Option<Val> {
+    ) -> Option<Value> {
         match inst.policies.borrow().get(base) {
             Some(Slot::Done(v)) => return Some(v.clone()),
             Some(Slot::Busy) => return None,
@@ -1461,9 +1554,9 @@ impl<'a> Evaluator<'a> {
         let attrs = self.eval_body(c, &b.body, base, &mut Vec::new(), &mut Vec::new(), true);
         let doc = modules::policy_document(&attrs, c.src(b.span()));
         let json = funcs::call("jsonencode", vec![doc], c.src(b.span()))
-            .unwrap_or_else(|_| Val::unknown(format!("{base}.json")));
-        let v = Val::at(
-            V::Obj(Arc::new(Obj {
+            .unwrap_or_else(|_| Value::unknown(format!("{base}.json")));
+        let v = Value::at(
+            ValueKind::Resource(Arc::new(ResourceBody {
                 addr: base.to_string(),
                 attrs: BTreeMap::from([
                     ("json".to_string(), json.clone()),
@@ -1481,15 +1574,18 @@ impl<'a> Evaluator<'a> {
     // ------------------------------------------------------------------ modules
 
     #[inline(never)]
-    fn module_ref(&self, c: Ctx, name: &str, ops: &[Op]) -> R {
+    fn module_ref(&self, c: Ctx, name: &str, ops: &[Op]) -> EvalResult {
         let Some(idx) = c.inst.def.module_idx.get(name).copied() else {
-            return Err(format!("no module `{name}` is declared"));
+            return Err(EvalError::Undeclared {
+                what: "module",
+                name: name.to_string(),
+            });
         };
         let g = self.module_group(c.inst, idx)?;
         match &g.expand {
             Expand::Single => {
                 let Some(t) = g.items.first() else {
-                    return Ok(Val::unknown(g.base.clone()));
+                    return Ok(Value::unknown(g.base.clone()));
                 };
                 if let Some(TraversalOperator::GetAttr(out)) = ops.first().map(Decorated::value) {
                     let v = self.target_output(t, out.as_str(), &g.base)?;
@@ -1500,7 +1596,7 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Expand::Count => {
-                let v = Val::list(
+                let v = Value::list(
                     g.items
                         .iter()
                         .map(|t| self.all_outputs(t, &g.base))
@@ -1509,7 +1605,7 @@ impl<'a> Evaluator<'a> {
                 self.apply_ops(v, ops, c)
             }
             Expand::ForEach(keys) => {
-                let v = Val::map(
+                let v = Value::map(
                     keys.iter()
                         .cloned()
                         .zip(g.items.iter().map(|t| self.all_outputs(t, &g.base)))
@@ -1517,49 +1613,49 @@ impl<'a> Evaluator<'a> {
                 );
                 self.apply_ops(v, ops, c)
             }
-            Expand::Unknown => self.apply_ops(Val::reference(g.base.clone()), ops, c),
+            Expand::Unknown => self.apply_ops(Value::reference(g.base.clone()), ops, c),
         }
     }
 
-    fn target_output(&self, t: &Target, out: &str, base: &str) -> R {
+    fn target_output(&self, t: &Target, out: &str, base: &str) -> EvalResult {
         match t {
             Target::Local(child) => self.output(child, out),
             Target::Registry(r) => Ok(modules::output(r, out)),
-            Target::Remote => Ok(Val::reference(format!("{base}.{out}"))),
-            Target::Missing => Ok(Val::unknown(format!("{base}.{out}"))),
+            Target::Remote => Ok(Value::reference(format!("{base}.{out}"))),
+            Target::Missing => Ok(Value::unknown(format!("{base}.{out}"))),
         }
     }
 
-    fn all_outputs(&self, t: &Target, base: &str) -> Val {
+    fn all_outputs(&self, t: &Target, base: &str) -> Value {
         match t {
             Target::Local(child) => {
                 let names: Vec<String> = child.def.outputs.keys().cloned().collect();
-                Val::map(
+                Value::map(
                     names
                         .into_iter()
                         .map(|n| {
                             let v = self
                                 .output(child, &n)
-                                .unwrap_or_else(|_| Val::unknown(format!("{base}.{n}")));
+                                .unwrap_or_else(|_| Value::unknown(format!("{base}.{n}")));
                             (n, v)
                         })
                         .collect(),
                 )
             }
             Target::Registry(r) => modules::outputs(r),
-            Target::Remote => Val::reference(base.to_string()),
-            Target::Missing => Val::unknown(base.to_string()),
+            Target::Remote => Value::reference(base.to_string()),
+            Target::Missing => Value::unknown(base.to_string()),
         }
     }
 
-    fn output(&self, child: &Rc<ModInst>, name: &str) -> R {
+    fn output(&self, child: &Rc<ModInst>, name: &str) -> EvalResult {
         match child.outputs.borrow().get(name) {
             Some(Slot::Done(v)) => return Ok(v.clone()),
-            Some(Slot::Busy) => return Err(format!("output {name} refers to itself")),
+            Some(Slot::Busy) => return Err(EvalError::SelfReference(format!("output {name}"))),
             None => {}
         }
         let Some(at) = child.def.outputs.get(name).copied() else {
-            return Err(format!("module has no output `{name}`"));
+            return Err(EvalError::NoOutput(name.to_string()));
         };
         child
             .outputs
@@ -1574,11 +1670,14 @@ impl<'a> Evaluator<'a> {
                 let c = self.ctx(child, at.file);
                 self.eval(&a.value, c).unwrap_or_else(|e| {
                     let n = format!("{}{name}", child.prefix);
-                    self.reasons.borrow_mut().entry(n.clone()).or_insert(e);
-                    Val::unknown(n)
+                    self.reasons
+                        .borrow_mut()
+                        .entry(n.clone())
+                        .or_insert_with(|| e.to_string());
+                    Value::unknown(n)
                 })
             }
-            None => Val::null(),
+            None => Value::null(),
         };
         child
             .outputs
@@ -1587,9 +1686,9 @@ impl<'a> Evaluator<'a> {
         Ok(v)
     }
 
-    fn module_group(&self, inst: &Rc<ModInst>, idx: usize) -> Result<Rc<ModGroup>, String> {
+    fn module_group(&self, inst: &Rc<ModInst>, idx: usize) -> Result<Rc<ModGroup>, EvalError> {
         let at = inst.def.modules[idx];
-        let (f, b) = inst.def.block(at).ok_or("missing module block")?;
+        let (f, b) = inst.def.block(at).ok_or(Usage("missing module block"))?;
         let name = b
             .labels
             .first()
@@ -1598,12 +1697,12 @@ impl<'a> Evaluator<'a> {
         let base = format!("{}module.{name}", inst.prefix);
         match inst.modules.borrow().get(&idx) {
             Some(Slot::Done(g)) => return Ok(g.clone()),
-            Some(Slot::Busy) => return Err(format!("reference cycle through {base}")),
+            Some(Slot::Busy) => return Err(EvalError::Cycle(base)),
             None => {}
         }
         inst.modules.borrow_mut().insert(idx, Slot::Busy);
         let c = self.ctx(inst, at.file);
-        let call = c.src(b.span()).unwrap_or(Src {
+        let call = c.src(b.span()).unwrap_or(StackSpan {
             file: c.file.map_or(0, |f| f.0),
             span: crate::model::Span::default(),
         });
@@ -1617,7 +1716,7 @@ impl<'a> Evaluator<'a> {
             ignores.extend(f.ignores_above(r.start).into_iter().map(|(e, span)| {
                 (
                     e,
-                    Src {
+                    StackSpan {
                         file: call.file,
                         span,
                     },
@@ -1659,7 +1758,7 @@ impl<'a> Evaluator<'a> {
             let prefix = format!("{base}{suffix}.");
             let target = match &kind {
                 ModuleSource::Local => {
-                    let dir = normalize(&inst.def.dir.join(source));
+                    let dir = clean_path(&inst.def.dir.join(source));
                     let key = dir_key(&dir);
                     match self.module_def(&key, &dir) {
                         _ if inst.dirs.contains(&key) || chain.len() > MAX_MODULE_DEPTH => {
@@ -1797,7 +1896,7 @@ impl<'a> Evaluator<'a> {
                 match t {
                     Target::Local(child) => self.collect(child, out),
                     Target::Registry(r) => {
-                        let comments = |src: Src| self.comments_at(src);
+                        let comments = |src: StackSpan| self.comments_at(src);
                         let files = self.files.borrow().clone();
                         let (items, diags) = modules::instances(r, &files, &comments);
                         out.extend(items);
@@ -1811,44 +1910,44 @@ impl<'a> Evaluator<'a> {
 }
 
 /// Key/value pairs of a collection, as `for` and `dynamic` iterate it.
-fn iterate(v: &Val) -> Result<Vec<(Val, Val)>, String> {
-    match &v.v {
-        V::List(items) => Ok(items
+fn iterate(v: &Value) -> Result<Vec<(Value, Value)>, EvalError> {
+    match &v.kind {
+        ValueKind::List(items) => Ok(items
             .iter()
             .enumerate()
             .map(|(i, x)| {
                 #[allow(clippy::cast_precision_loss)]
-                let k = Val::num(i as f64);
+                let k = Value::num(i as f64);
                 (k, x.clone())
             })
             .collect()),
-        V::Map(_) | V::Obj(_) => Ok(v
+        ValueKind::Map(_) | ValueKind::Resource(_) => Ok(v
             .entries()
             .map(|m| {
                 m.iter()
-                    .map(|(k, x)| (Val::str(k.clone()), x.clone()))
+                    .map(|(k, x)| (Value::str(k.clone()), x.clone()))
                     .collect()
             })
             .unwrap_or_default()),
-        V::Null => Ok(Vec::new()),
-        _ => Err(format!("cannot iterate over a {}", v.type_name())),
+        ValueKind::Null => Ok(Vec::new()),
+        _ => Err(EvalError::NotIterable(v.type_name())),
     }
 }
 
 /// Converts a variable's value to its declared primitive type, as Terraform does.
-fn convert(v: Val, ty: &str) -> Val {
+fn convert(v: Value, ty: &str) -> Value {
     let at = v.at;
     let conv = match ty {
-        "bool" => v.to_bool().map(V::Bool),
-        "number" => v.to_number().map(V::Num),
-        "string" => match v.v {
-            V::Str(_) | V::Json(_) => None,
-            _ => v.to_plain_string().map(V::Str),
+        "bool" => v.to_bool().map(ValueKind::Bool),
+        "number" => v.to_number().map(ValueKind::Num),
+        "string" => match v.kind {
+            ValueKind::Str(_) | ValueKind::Json(_) => None,
+            _ => v.to_plain_string().map(ValueKind::Str),
         },
         _ => None,
     };
     match conv {
-        Some(c) if v.opaque().is_none() && !v.is_null() => Val::at(c, at),
+        Some(c) if v.opaque().is_none() && !v.is_null() => Value::at(c, at),
         _ => v,
     }
 }

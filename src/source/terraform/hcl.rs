@@ -317,7 +317,7 @@ impl ModuleDef {
             .filter_map(|m| {
                 let (_, b) = self.block(*m)?;
                 let src = literal_str(&b.body.get_attribute("source")?.value)?;
-                is_local_source(src).then(|| normalize(&self.dir.join(src)))
+                is_local_source(src).then(|| clean_path(&self.dir.join(src)))
             })
             .collect()
     }
@@ -446,7 +446,7 @@ fn prescan_sources(text: &str, dir: &Path, out: &mut Vec<PathBuf>) {
         };
         if let Some((src, _)) = rest.split_once('"') {
             if is_local_source(src) {
-                out.push(normalize(&dir.join(src)));
+                out.push(clean_path(&dir.join(src)));
             }
         }
     }
@@ -525,7 +525,7 @@ pub fn is_local_source(src: &str) -> bool {
 
 /// Removes `.` and `..` steps without touching the file system.
 #[must_use]
-pub fn normalize(p: &Path) -> PathBuf {
+pub fn clean_path(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
@@ -549,7 +549,7 @@ pub fn normalize(p: &Path) -> PathBuf {
 /// The identity of a directory: its canonical path when it exists.
 #[must_use]
 pub fn dir_key(p: &Path) -> PathBuf {
-    p.canonicalize().unwrap_or_else(|_| normalize(p))
+    p.canonicalize().unwrap_or_else(|_| clean_path(p))
 }
 
 /// The span of any spanned node, as a byte range.
@@ -621,7 +621,10 @@ mod tests {
 
     #[test]
     fn normalize_resolves_parent_steps() {
-        assert_eq!(normalize(Path::new("a/b/../c/./d")), PathBuf::from("a/c/d"));
-        assert_eq!(normalize(Path::new("../x")), PathBuf::from("../x"));
+        assert_eq!(
+            clean_path(Path::new("a/b/../c/./d")),
+            PathBuf::from("a/c/d")
+        );
+        assert_eq!(clean_path(Path::new("../x")), PathBuf::from("../x"));
     }
 }
