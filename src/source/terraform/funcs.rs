@@ -2,7 +2,7 @@
 //!
 //! A function over an unknown or symbolic argument gives an unknown result that names that
 //! argument; a function blogaudit does not implement gives an unknown named after the call.
-//! `try`, `can`, `file` and `templatefile` need the evaluator and live in `eval.rs`.
+//! `try`, `can`, `file` and `templatefile` need the evaluator and live in `eval::expr`.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};

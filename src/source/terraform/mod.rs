@@ -6,6 +6,7 @@
 //! | module | does |
 //! |---|---|
 //! | [`hcl`] | parse files with hcl-edit, line:column spans, index a module directory |
+//! | [`value`] | values as evaluation sees them: plain data, references, unknowns, with spans |
 //! | [`eval`] | evaluate a root: variables, locals, references, `count`/`for_each`, module calls |
 //! | [`funcs`] | Terraform's built-in functions |
 //! | [`modules`] | module sources; the registry eks/vpc modules read by what their inputs mean |
@@ -14,6 +15,9 @@
 //!
 //! A directory holding `.tf` files is a root module, unless another directory of the scan calls
 //! it as a local module: then it is evaluated through that call, with its inputs.
+//!
+//! `tests/terraform.rs` tests the whole source through [`load`], text in and canonical
+//! resources out.
 
 pub mod canonical;
 pub mod eval;

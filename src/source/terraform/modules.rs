@@ -1,4 +1,4 @@
-//! Module sources: local directories are evaluated like the root (see `eval.rs`); the registry
+//! Module sources: local directories are evaluated like the root (see `eval`); the registry
 //! modules the design uses are read by what their inputs mean, as the resources they create.
 //!
 //! | source | read as |

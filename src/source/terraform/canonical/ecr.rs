@@ -38,14 +38,10 @@ impl Shape<'_> {
     }
 
     fn repository_policy(&mut self) {
-        let by_name = plain(self.inst.body.field("name"))
-            .and_then(Value::to_plain_string)
-            .and_then(|n| self.index.repo_policies.get(&n));
-        let by_ref = self
+        let Some(p) = self
             .index
-            .repo_policies
-            .get(&format!("@{}", self.inst.addr));
-        let Some(p) = by_ref.or(by_name).map(|i| &self.index.stack.instances[*i]) else {
+            .joined(&self.index.repo_policies, self.inst, "name")
+        else {
             self.body.insert("policy".into(), Json::Null);
             return;
         };

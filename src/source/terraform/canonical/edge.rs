@@ -17,19 +17,14 @@ impl Shape<'_> {
             ("viewer_protocol_policy", None),
         ]);
         let mut dcb = Map::new();
-        match str_of(self.get(&p)) {
-            Reading::Known(v) => {
-                dcb.insert("viewerProtocolPolicy".into(), v);
-                let at = self.src(&p);
-                self.fields
-                    .push((path(&["defaultCacheBehavior", "viewerProtocolPolicy"]), at));
-            }
-            Reading::Unset => {}
-            Reading::Unknown(u) => {
-                let at = self.src(&p);
-                self.unknown("defaultCacheBehavior", &u, at);
-            }
-        }
+        let at = self.src(&p);
+        self.put_member(
+            &mut dcb,
+            path(&["defaultCacheBehavior", "viewerProtocolPolicy"]),
+            str_of(self.get(&p)),
+            None,
+            at,
+        );
         if !self.unknown.contains_key("defaultCacheBehavior") {
             let b = block_path(&[("default_cache_behavior", Some(0))]);
             if self.get(&b).is_some() {
@@ -52,23 +47,17 @@ impl Shape<'_> {
                 ("pathPattern", "path_pattern"),
                 ("viewerProtocolPolicy", "viewer_protocol_policy"),
             ] {
-                let p = block_path(&[("ordered_cache_behavior", Some(i)), (attr, None)]);
-                match str_of(b.field(attr)) {
-                    Reading::Known(v) => {
-                        m.insert(field.into(), v);
-                        let at = self.src(&p);
-                        self.fields.push((
-                            vec![key("orderedCacheBehaviors"), PathSeg::Index(i), key(field)],
-                            at,
-                        ));
-                    }
-                    Reading::Unset => {}
-                    Reading::Unknown(u) => {
-                        let at = self.src(&p);
-                        self.unknown("orderedCacheBehaviors", &u, at);
-                        ok = false;
-                    }
-                }
+                let at = self.src(&block_path(&[
+                    ("ordered_cache_behavior", Some(i)),
+                    (attr, None),
+                ]));
+                ok &= self.put_member(
+                    &mut m,
+                    vec![key("orderedCacheBehaviors"), PathSeg::Index(i), key(field)],
+                    str_of(b.field(attr)),
+                    None,
+                    at,
+                );
             }
             let at = self.src(&block_path(&[("ordered_cache_behavior", Some(i))]));
             self.fields
@@ -82,41 +71,24 @@ impl Shape<'_> {
         // Viewer certificate.
         let vc = |a: &str| block_path(&[("viewer_certificate", Some(0)), (a, None)]);
         let mut cert = Map::new();
-        let mut cert_ok = true;
         let p = vc("minimum_protocol_version");
-        match str_of(self.get(&p)) {
-            Reading::Known(v) => {
-                cert.insert("minimumProtocolVersion".into(), v);
-                let at = self.src(&p);
-                self.fields
-                    .push((path(&["viewerCertificate", "minimumProtocolVersion"]), at));
-            }
-            Reading::Unset => {}
-            Reading::Unknown(u) => {
-                let at = self.src(&p);
-                self.unknown("viewerCertificate", &u, at);
-                cert_ok = false;
-            }
-        }
+        let at = self.src(&p);
+        let mut cert_ok = self.put_member(
+            &mut cert,
+            path(&["viewerCertificate", "minimumProtocolVersion"]),
+            str_of(self.get(&p)),
+            None,
+            at,
+        );
         let p = vc("cloudfront_default_certificate");
-        match bool_of(self.get(&p)) {
-            Reading::Known(v) => {
-                cert.insert("cloudfrontDefaultCertificate".into(), v);
-                let at = self.src(&p);
-                self.fields.push((
-                    path(&["viewerCertificate", "cloudfrontDefaultCertificate"]),
-                    at,
-                ));
-            }
-            Reading::Unset => {
-                cert.insert("cloudfrontDefaultCertificate".into(), Json::Bool(false));
-            }
-            Reading::Unknown(u) => {
-                let at = self.src(&p);
-                self.unknown("viewerCertificate", &u, at);
-                cert_ok = false;
-            }
-        }
+        let at = self.src(&p);
+        cert_ok &= self.put_member(
+            &mut cert,
+            path(&["viewerCertificate", "cloudfrontDefaultCertificate"]),
+            bool_of(self.get(&p)),
+            Some(Json::Bool(false)),
+            at,
+        );
         if cert_ok {
             let b = block_path(&[("viewer_certificate", Some(0))]);
             if self.get(&b).is_some() {
@@ -254,23 +226,14 @@ impl Shape<'_> {
         let mut ok = true;
         for (i, a) in blocks.iter().enumerate() {
             let mut m = Map::new();
-            let tp = block_path(&[("default_action", Some(i)), ("type", None)]);
-            match str_of(a.field("type")) {
-                Reading::Known(v) => {
-                    m.insert("type".into(), v);
-                    let at = self.src(&tp);
-                    self.fields.push((
-                        vec![key("defaultActions"), PathSeg::Index(i), key("type")],
-                        at,
-                    ));
-                }
-                Reading::Unset => {}
-                Reading::Unknown(u) => {
-                    let at = self.src(&tp);
-                    self.unknown("defaultActions", &u, at);
-                    ok = false;
-                }
-            }
+            let at = self.src(&block_path(&[("default_action", Some(i)), ("type", None)]));
+            ok &= self.put_member(
+                &mut m,
+                vec![key("defaultActions"), PathSeg::Index(i), key("type")],
+                str_of(a.field("type")),
+                None,
+                at,
+            );
             if let Some(r) = a
                 .field("redirect")
                 .and_then(Value::as_list)

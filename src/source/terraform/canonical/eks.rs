@@ -133,17 +133,10 @@ impl Shape<'_> {
             ("desired", "desired_size"),
         ] {
             let p = block_path(&[("scaling_config", Some(0)), (attr, None)]);
-            match num_of(self.get(&p)) {
-                Reading::Known(n) => {
-                    scaling.insert(field.into(), n);
-                    let at = self.src(&p);
-                    self.fields.push((path(&["scaling", field]), at));
-                }
-                Reading::Unset => {}
-                Reading::Unknown(u) => {
-                    let at = self.src(&p);
-                    return self.unknown("scaling", &u, at);
-                }
+            let at = self.src(&p);
+            let reading = num_of(self.get(&p));
+            if !self.put_member(&mut scaling, path(&["scaling", field]), reading, None, at) {
+                return;
             }
         }
         if self.get(&block).is_some() {

@@ -94,6 +94,21 @@ impl<'a> StackIndex<'a> {
         index
     }
 
+    /// The resource of `by_key` (`repo_policies`, `access_blocks`) that names `inst`: by its
+    /// address in a reference, else by the value of its `name_attr`.
+    pub(super) fn joined(
+        &self,
+        by_key: &HashMap<String, usize>,
+        inst: &Instance,
+        name_attr: &str,
+    ) -> Option<&'a Instance> {
+        let by_name = plain(inst.body.field(name_attr))
+            .and_then(Value::to_plain_string)
+            .and_then(|n| by_key.get(&n));
+        let by_ref = by_key.get(&format!("@{}", inst.addr));
+        by_ref.or(by_name).map(|i| &self.stack.instances[*i])
+    }
+
     pub(super) fn inst(&self, addr: &str) -> Option<&'a Instance> {
         self.by_addr.get(addr).map(|i| &self.stack.instances[*i])
     }

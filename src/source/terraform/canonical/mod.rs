@@ -245,6 +245,41 @@ impl<'a> Shape<'a> {
         self.fields.push((vec![key(field)], at));
     }
 
+    /// Records one member of a nested canonical object (`scaling.min`,
+    /// `orderedCacheBehaviors[0].pathPattern`) from a typed read: a known value goes into
+    /// `object` with its span `at` under `field`, an unset one takes `default` when there is
+    /// one, and an unknown one makes the whole top-level field unknown and gives `false`.
+    fn put_member(
+        &mut self,
+        object: &mut Map<String, Json>,
+        field: Vec<PathSeg>,
+        reading: Reading,
+        default: Option<Json>,
+        at: StackSpan,
+    ) -> bool {
+        let (Some(PathSeg::Key(top)), Some(PathSeg::Key(name))) = (field.first(), field.last())
+        else {
+            return true;
+        };
+        match reading {
+            Reading::Known(v) => {
+                object.insert(name.clone(), v);
+                self.fields.push((field, at));
+            }
+            Reading::Unset => {
+                if let Some(d) = default {
+                    object.insert(name.clone(), d);
+                }
+            }
+            Reading::Unknown(u) => {
+                let top = top.clone();
+                self.unknown(&top, &u, at);
+                return false;
+            }
+        }
+        true
+    }
+
     /// The resource, its origin (one file: see [`origin`]) and its unknown-value notes.
     fn finish(mut self) -> (Resource, Vec<Diagnostic>) {
         self.ignore_annotation();

@@ -17,38 +17,30 @@ pub(super) enum Reading {
     Unknown(String),
 }
 
-pub(super) fn bool_of(v: Option<&Value>) -> Reading {
+/// A primitive read with `convert`; `what` names the type in the reason when it does not
+/// convert.
+fn primitive(v: Option<&Value>, what: &str, convert: impl Fn(&Value) -> Option<Json>) -> Reading {
     match plain(v) {
         None => Reading::Unset,
-        Some(v) => match (v.opaque(), v.to_bool()) {
+        Some(v) => match (v.opaque(), convert(v)) {
             (Some(o), _) => Reading::Unknown(o.to_string()),
-            (None, Some(b)) => Reading::Known(Json::Bool(b)),
-            (None, None) => Reading::Unknown(format!("a {} where a bool belongs", v.type_name())),
+            (None, Some(j)) => Reading::Known(j),
+            (None, None) => Reading::Unknown(format!("a {} where a {what} belongs", v.type_name())),
         },
     }
 }
 
+pub(super) fn bool_of(v: Option<&Value>) -> Reading {
+    primitive(v, "bool", |v| v.to_bool().map(Json::Bool))
+}
+
 pub(super) fn num_of(v: Option<&Value>) -> Reading {
-    match plain(v) {
-        None => Reading::Unset,
-        Some(v) => match (v.opaque(), v.to_number()) {
-            (Some(o), _) => Reading::Unknown(o.to_string()),
-            (None, Some(n)) => Reading::Known(num_json(n)),
-            (None, None) => Reading::Unknown(format!("a {} where a number belongs", v.type_name())),
-        },
-    }
+    primitive(v, "number", |v| v.to_number().map(num_json))
 }
 
 /// A string setting (an enum-like value): a reference is unknown.
 pub(super) fn str_of(v: Option<&Value>) -> Reading {
-    match plain(v) {
-        None => Reading::Unset,
-        Some(v) => match (v.opaque(), v.to_plain_string()) {
-            (Some(o), _) => Reading::Unknown(o.to_string()),
-            (None, Some(s)) => Reading::Known(Json::String(s)),
-            (None, None) => Reading::Unknown(format!("a {} where a string belongs", v.type_name())),
-        },
-    }
+    primitive(v, "string", |v| v.to_plain_string().map(Json::String))
 }
 
 /// An identity string (a name, an id, an ARN): a reference stays as its text.

@@ -2,9 +2,8 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::read::{bool_of, ident_of, plain, Reading};
+use super::read::{bool_of, ident_of, Reading};
 use super::{get_path, path, Shape};
-use crate::source::terraform::value::Value;
 
 impl Shape<'_> {
     pub(super) fn s3_bucket(&mut self) {
@@ -20,14 +19,10 @@ impl Shape<'_> {
             }
             got => self.put(&["bucket"], got, None, &p),
         }
-        let by_name = plain(self.inst.body.field("bucket"))
-            .and_then(Value::to_plain_string)
-            .and_then(|n| self.index.access_blocks.get(&n));
-        let by_ref = self
+        let Some(pab) = self
             .index
-            .access_blocks
-            .get(&format!("@{}", self.inst.addr));
-        let Some(pab) = by_ref.or(by_name).map(|i| &self.index.stack.instances[*i]) else {
+            .joined(&self.index.access_blocks, self.inst, "bucket")
+        else {
             self.body.insert("publicAccessBlock".into(), Json::Null);
             return;
         };
@@ -40,15 +35,10 @@ impl Shape<'_> {
         ] {
             let tp = path(&[attr]);
             let at = Self::src_of(pab, &tp);
-            match bool_of(get_path(&pab.body, &tp)) {
-                Reading::Known(v) => {
-                    block.insert(field.into(), v);
-                    self.fields.push((path(&["publicAccessBlock", field]), at));
-                }
-                Reading::Unset => {
-                    block.insert(field.into(), Json::Bool(false));
-                }
-                Reading::Unknown(u) => return self.unknown("publicAccessBlock", &u, at),
+            let reading = bool_of(get_path(&pab.body, &tp));
+            let field = path(&["publicAccessBlock", field]);
+            if !self.put_member(&mut block, field, reading, Some(Json::Bool(false)), at) {
+                return;
             }
         }
         self.fields.push((path(&["publicAccessBlock"]), pab.block));

@@ -397,6 +397,25 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Notes, once, a reference cycle through `what`, at the item where it starts.
+    fn note_cycle(
+        &self,
+        what: &str,
+        message: String,
+        help: &str,
+        f: &ParsedFile,
+        span: Option<Range<usize>>,
+    ) {
+        let d = Diagnostic::note("terraform-unknown", message)
+            .in_file(&f.source.path)
+            .help(help);
+        let d = match span {
+            Some(r) => d.at(f.pos(r.start)),
+            None => d,
+        };
+        self.note(format!("cycle:{what}"), d);
+    }
+
     /// The unknown value `name` stands for when evaluating it failed; the failure is kept as
     /// the reason it is unknown.
     fn unknown_because(&self, name: String, err: &EvalError) -> Value {
@@ -507,19 +526,15 @@ impl<'a> Evaluator<'a> {
         };
         let cycle = || {
             if let Some((f, a)) = inst.def.local(at) {
-                let d = Diagnostic::note(
-                    "terraform-unknown",
+                self.note_cycle(
+                    &format!("{}local.{name}", inst.prefix),
                     format!(
                         "reference cycle: local.{name} depends on itself; its value is unknown"
                     ),
-                )
-                .in_file(&f.source.path)
-                .help("break the cycle between these locals");
-                let d = match a.span() {
-                    Some(r) => d.at(f.pos(r.start)),
-                    None => d,
-                };
-                self.note(format!("cycle:{}local.{name}", inst.prefix), d);
+                    "break the cycle between these locals",
+                    f,
+                    a.span(),
+                );
             }
             EvalError::Cycle(format!("local.{name}"))
         };

@@ -14,7 +14,7 @@ use hcl_edit::Span as _;
 use super::expand::Group;
 use super::expr::iterate;
 use super::{memoized, Ctx, EvalError, EvalResult, Evaluator, ModInst, Scope, Usage, META_ATTRS};
-use crate::model::{Diagnostic, PathSeg};
+use crate::model::PathSeg;
 use crate::source::terraform::value::{ResourceBody, StackSpan, Value, ValueKind};
 use crate::source::terraform::{funcs, hcl, modules, Instance};
 
@@ -52,19 +52,15 @@ impl Evaluator<'_> {
         let (ty, name) = (label(0), label(1));
         let base = format!("{}{ty}.{name}", inst.prefix);
         let cycle = || {
-            let d = Diagnostic::note(
-                "terraform-unknown",
+            self.note_cycle(
+                &base,
                 format!(
                     "reference cycle: {base} depends on itself; the values involved are unknown"
                 ),
-            )
-            .in_file(&f.source.path)
-            .help("break the cycle between these resources");
-            let d = match b.span() {
-                Some(r) => d.at(f.pos(r.start)),
-                None => d,
-            };
-            self.note(format!("cycle:{base}"), d);
+                "break the cycle between these resources",
+                f,
+                b.span(),
+            );
             EvalError::Cycle(base.clone())
         };
         memoized(&inst.resources, &idx, cycle, || {
