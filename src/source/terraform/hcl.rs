@@ -620,7 +620,7 @@ mod tests {
     }
 
     #[test]
-    fn normalize_resolves_parent_steps() {
+    fn clean_path_resolves_parent_steps() {
         assert_eq!(
             clean_path(Path::new("a/b/../c/./d")),
             PathBuf::from("a/c/d")
