@@ -53,6 +53,17 @@ impl LineIndex {
     }
 }
 
+impl LineIndex {
+    /// The 1-based `line` of `text`: its start offset and its text without the line break.
+    #[must_use]
+    pub fn line<'t>(&self, text: &'t str, line: usize) -> Option<(usize, &'t str)> {
+        let start = *self.starts.get(line.checked_sub(1)?)?;
+        let end = self.starts.get(line).copied().unwrap_or(text.len());
+        let body = text.get(start..end)?;
+        Some((start, body.trim_end_matches(['\n', '\r'])))
+    }
+}
+
 /// The position of byte `offset` of `text`.
 #[must_use]
 pub fn pos_at(text: &str, offset: usize) -> Pos {

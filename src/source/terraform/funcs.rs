@@ -2,30 +2,100 @@
 //!
 //! A function over an unknown or symbolic argument gives an unknown result that names that
 //! argument; a function blogaudit does not implement gives an unknown named after the call.
-//! `try`, `can`, `file` and `templatefile` need the evaluator and live in `eval.rs`.
+//! `try`, `can`, `file` and `templatefile` need the evaluator and live in `eval::expr`.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use super::value::{fmt_num, json_encode, Src, Val, V};
+use base64::Engine as _;
 
-type R = Result<Val, String>;
+use super::value::{fmt_num, json_encode, StackSpan, Value, ValueKind};
+
+/// Why a built-in function gives no value for its arguments. Evaluation records the message as
+/// the reason a value is unknown, and `try`/`can` catch it.
+#[derive(Debug, thiserror::Error)]
+pub enum FuncError {
+    /// Fewer arguments than the function reads (the position is 1-based).
+    #[error("missing argument {0}")]
+    MissingArgument(usize),
+    /// An argument of the wrong type.
+    #[error("expected a {expected}, got a {got}")]
+    Expected {
+        expected: &'static str,
+        got: &'static str,
+    },
+    /// A number with a fraction where a whole number belongs.
+    #[error("expected a whole number, got {0}")]
+    NotWhole(String),
+    /// Arguments the function cannot take; the message names the function and what it needs.
+    #[error("{0}")]
+    Usage(&'static str),
+    /// `length` of a value that has none.
+    #[error("length of a {0}")]
+    NoLength(&'static str),
+    /// `concat` of something other than lists.
+    #[error("concat needs lists, got a {0}")]
+    ConcatNeedsLists(&'static str),
+    /// `lookup` of a missing key with no default.
+    #[error("lookup: no key `{0}` and no default")]
+    NoKey(String),
+    /// `flatten` of a list that holds an unknown value.
+    #[error("flatten of unknown {0}")]
+    FlattenUnknown(String),
+    /// A `format` verb Terraform does not have.
+    #[error("format: unsupported verb %{0}")]
+    FormatVerb(char),
+    /// `jsondecode` of text that is not JSON.
+    #[error("jsondecode: {0}")]
+    JsonDecode(#[source] serde_json::Error),
+    /// `cidrsubnet`/`cidrhost` arguments that give no address.
+    #[error(transparent)]
+    Cidr(#[from] CidrError),
+}
+
+/// Why `cidrsubnet` or `cidrhost` gives no address.
+#[derive(Debug, thiserror::Error)]
+pub enum CidrError {
+    #[error("`{0}` is not a CIDR prefix")]
+    NotCidr(String),
+    #[error("`{0}` has a bad length")]
+    BadLength(String),
+    #[error("`{0}` is not an IP prefix")]
+    NotIp(String),
+    #[error("cidrsubnet: bad newbits")]
+    BadNewbits,
+    #[error("cidrsubnet: bad netnum")]
+    BadNetnum,
+    #[error("cidrsubnet: {prefix} has no room for {newbits} more bits")]
+    NoRoom { prefix: String, newbits: u32 },
+    #[error("cidrsubnet: netnum {netnum} does not fit in {newbits} bits")]
+    NetnumTooBig { netnum: u128, newbits: u32 },
+    #[error("cidrhost: hostnum out of range")]
+    HostnumOutOfRange,
+}
+
+use FuncError::Usage;
+
+type FuncResult<T> = Result<T, FuncError>;
 
 /// Calls `name` with evaluated arguments. `at` is where the call is written.
-pub fn call(name: &str, args: Vec<Val>, at: Option<Src>) -> R {
+pub fn call(name: &str, args: Vec<Value>, at: Option<StackSpan>) -> FuncResult<Value> {
     // A function that fails on a value holding a reference or an unknown is not wrong: its
     // result is unknown.
     let opaque = args
         .iter()
         .find_map(|a| a.first_opaque().map(str::to_string));
     match apply(name, args, at) {
-        Err(_) if opaque.is_some() => Ok(Val::at(V::Unknown(opaque.unwrap_or_default()), at)),
+        Err(_) if opaque.is_some() => Ok(Value::at(
+            ValueKind::Unknown(opaque.unwrap_or_default()),
+            at,
+        )),
         r => r,
     }
 }
 
-fn apply(name: &str, args: Vec<Val>, at: Option<Src>) -> R {
+fn apply(name: &str, args: Vec<Value>, at: Option<StackSpan>) -> FuncResult<Value> {
     // Functions that move values around may carry references inside lists; the others need
     // plain arguments.
     let moves = matches!(
@@ -54,8 +124,8 @@ fn apply(name: &str, args: Vec<Val>, at: Option<Src>) -> R {
             | "setunion"
     );
     if !moves || name == "length" {
-        if let Some(o) = args.iter().find_map(Val::opaque) {
-            return Ok(Val::unknown(o.to_string()));
+        if let Some(o) = args.iter().find_map(Value::opaque) {
+            return Ok(Value::unknown(o.to_string()));
         }
     }
     let v = match name {
@@ -64,45 +134,48 @@ fn apply(name: &str, args: Vec<Val>, at: Option<Src>) -> R {
         "slice" => slice(&args)?,
         "concat" => concat(args)?,
         "toset" => to_set(arg(&args, 0)?)?,
-        "tolist" => match &arg(&args, 0)?.v {
-            V::List(_) | V::Ref(_) | V::Unknown(_) => {
-                return Ok(args.into_iter().next().unwrap_or_else(Val::null))
+        "tolist" => match &arg(&args, 0)?.kind {
+            ValueKind::List(_) | ValueKind::Ref(_) | ValueKind::Unknown(_) => {
+                return Ok(args.into_iter().next().unwrap_or_else(Value::null))
             }
-            _ => return Err("tolist needs a list or set".into()),
+            _ => return Err(Usage("tolist needs a list or set")),
         },
-        "tomap" => match &arg(&args, 0)?.v {
-            V::Map(_) | V::Obj(_) | V::Ref(_) | V::Unknown(_) => {
-                return Ok(args.into_iter().next().unwrap_or_else(Val::null))
+        "tomap" => match &arg(&args, 0)?.kind {
+            ValueKind::Map(_)
+            | ValueKind::Resource(_)
+            | ValueKind::Ref(_)
+            | ValueKind::Unknown(_) => {
+                return Ok(args.into_iter().next().unwrap_or_else(Value::null))
             }
-            _ => return Err("tomap needs a map".into()),
+            _ => return Err(Usage("tomap needs a map")),
         },
         "tostring" => {
             let a = arg(&args, 0)?;
             if a.opaque().is_some() || a.is_null() {
                 return Ok(a.clone());
             }
-            V::Str(
+            ValueKind::Str(
                 a.to_plain_string()
-                    .ok_or("tostring needs a primitive value")?,
+                    .ok_or(Usage("tostring needs a primitive value"))?,
             )
         }
         "tonumber" => {
             let a = arg(&args, 0)?;
             if a.is_null() {
-                V::Null
+                ValueKind::Null
             } else {
-                V::Num(a.to_number().ok_or("tonumber needs a number")?)
+                ValueKind::Num(a.to_number().ok_or(Usage("tonumber needs a number"))?)
             }
         }
         "tobool" => {
             let a = arg(&args, 0)?;
             if a.is_null() {
-                V::Null
+                ValueKind::Null
             } else {
-                V::Bool(a.to_bool().ok_or("tobool needs a bool")?)
+                ValueKind::Bool(a.to_bool().ok_or(Usage("tobool needs a bool"))?)
             }
         }
-        "format" => V::Str(format(&args)?),
+        "format" => ValueKind::Str(format(&args)?),
         "formatlist" => formatlist(&args)?,
         "join" => {
             let sep = string(arg(&args, 0)?)?;
@@ -110,29 +183,29 @@ fn apply(name: &str, args: Vec<Val>, at: Option<Src>) -> R {
             for l in &args[1..] {
                 for item in list(l)? {
                     if let Some(o) = item.opaque() {
-                        return Ok(Val::unknown(o.to_string()));
+                        return Ok(Value::unknown(o.to_string()));
                     }
-                    parts.push(item.to_plain_string().ok_or("join needs strings")?);
+                    parts.push(item.to_plain_string().ok_or(Usage("join needs strings"))?);
                 }
             }
-            V::Str(parts.join(&sep))
+            ValueKind::Str(parts.join(&sep))
         }
         "split" => {
             let sep = string(arg(&args, 0)?)?;
             let s = string(arg(&args, 1)?)?;
             if s.is_empty() {
-                V::List(Vec::new())
+                ValueKind::List(Vec::new())
             } else {
-                V::List(s.split(sep.as_str()).map(Val::str).collect())
+                ValueKind::List(s.split(sep.as_str()).map(Value::str).collect())
             }
         }
-        "lower" => V::Str(string(arg(&args, 0)?)?.to_lowercase()),
-        "upper" => V::Str(string(arg(&args, 0)?)?.to_uppercase()),
-        "title" => V::Str(title(&string(arg(&args, 0)?)?)),
-        "trimspace" => V::Str(string(arg(&args, 0)?)?.trim().to_string()),
+        "lower" => ValueKind::Str(string(arg(&args, 0)?)?.to_lowercase()),
+        "upper" => ValueKind::Str(string(arg(&args, 0)?)?.to_uppercase()),
+        "title" => ValueKind::Str(title(&string(arg(&args, 0)?)?)),
+        "trimspace" => ValueKind::Str(string(arg(&args, 0)?)?.trim().to_string()),
         "trim" => {
             let chars: Vec<char> = string(arg(&args, 1)?)?.chars().collect();
-            V::Str(
+            ValueKind::Str(
                 string(arg(&args, 0)?)?
                     .trim_matches(chars.as_slice())
                     .to_string(),
@@ -141,24 +214,28 @@ fn apply(name: &str, args: Vec<Val>, at: Option<Src>) -> R {
         "trimprefix" => {
             let s = string(arg(&args, 0)?)?;
             let p = string(arg(&args, 1)?)?;
-            V::Str(s.strip_prefix(p.as_str()).unwrap_or(&s).to_string())
+            ValueKind::Str(s.strip_prefix(p.as_str()).unwrap_or(&s).to_string())
         }
         "trimsuffix" => {
             let s = string(arg(&args, 0)?)?;
             let p = string(arg(&args, 1)?)?;
-            V::Str(s.strip_suffix(p.as_str()).unwrap_or(&s).to_string())
+            ValueKind::Str(s.strip_suffix(p.as_str()).unwrap_or(&s).to_string())
         }
-        "startswith" => V::Bool(string(arg(&args, 0)?)?.starts_with(&string(arg(&args, 1)?)?)),
-        "endswith" => V::Bool(string(arg(&args, 0)?)?.ends_with(&string(arg(&args, 1)?)?)),
-        "strcontains" => V::Bool(string(arg(&args, 0)?)?.contains(&string(arg(&args, 1)?)?)),
+        "startswith" => {
+            ValueKind::Bool(string(arg(&args, 0)?)?.starts_with(&string(arg(&args, 1)?)?))
+        }
+        "endswith" => ValueKind::Bool(string(arg(&args, 0)?)?.ends_with(&string(arg(&args, 1)?)?)),
+        "strcontains" => {
+            ValueKind::Bool(string(arg(&args, 0)?)?.contains(&string(arg(&args, 1)?)?))
+        }
         "replace" => {
             let s = string(arg(&args, 0)?)?;
             let from = string(arg(&args, 1)?)?;
             let to = string(arg(&args, 2)?)?;
             if from.len() > 1 && from.starts_with('/') && from.ends_with('/') {
-                return Ok(Val::unknown("replace() with a regular expression"));
+                return Ok(Value::unknown("replace() with a regular expression"));
             }
-            V::Str(s.replace(&from, &to))
+            ValueKind::Str(s.replace(&from, &to))
         }
         "substr" => {
             let s = string(arg(&args, 0)?)?;
@@ -176,43 +253,43 @@ fn apply(name: &str, args: Vec<Val>, at: Option<Src>) -> R {
                 usize::try_from(start).unwrap_or(0),
                 usize::try_from(end).unwrap_or(0),
             );
-            V::Str(chars[start..end.max(start)].iter().collect())
+            ValueKind::Str(chars[start..end.max(start)].iter().collect())
         }
         "lookup" => return lookup(&args),
         "merge" => merge(&args)?,
-        "keys" => match &arg(&args, 0)?.v {
-            V::Ref(r) | V::Unknown(r) => V::Unknown(r.clone()),
-            _ => V::List(
+        "keys" => match &arg(&args, 0)?.kind {
+            ValueKind::Ref(r) | ValueKind::Unknown(r) => ValueKind::Unknown(r.clone()),
+            _ => ValueKind::List(
                 entries(arg(&args, 0)?)?
                     .keys()
-                    .map(|k| Val::str(k.clone()))
+                    .map(|k| Value::str(k.clone()))
                     .collect(),
             ),
         },
-        "values" => match &arg(&args, 0)?.v {
-            V::Ref(r) | V::Unknown(r) => V::Unknown(r.clone()),
-            _ => V::List(entries(arg(&args, 0)?)?.values().cloned().collect()),
+        "values" => match &arg(&args, 0)?.kind {
+            ValueKind::Ref(r) | ValueKind::Unknown(r) => ValueKind::Unknown(r.clone()),
+            _ => ValueKind::List(entries(arg(&args, 0)?)?.values().cloned().collect()),
         },
         "flatten" => {
             let mut out = Vec::new();
             flatten_into(arg(&args, 0)?, &mut out)?;
-            V::List(out)
+            ValueKind::List(out)
         }
         "distinct" => {
-            let mut out: Vec<Val> = Vec::new();
+            let mut out: Vec<Value> = Vec::new();
             for v in list(arg(&args, 0)?)? {
                 if !out.iter().any(|o| o.same(v)) {
                     out.push(v.clone());
                 }
             }
-            V::List(out)
+            ValueKind::List(out)
         }
         "setunion" => {
             let mut all = Vec::new();
             for a in &args {
                 all.extend(list(a)?.iter().cloned());
             }
-            return to_set(&Val::list(all)).map(|v| Val::at(v, at));
+            return to_set(&Value::list(all)).map(|v| Value::at(v, at));
         }
         "contains" => {
             let l = list(arg(&args, 0)?)?;
@@ -220,14 +297,14 @@ fn apply(name: &str, args: Vec<Val>, at: Option<Src>) -> R {
             let mut undecided = None;
             for v in l {
                 match v.equals(needle) {
-                    Some(true) => return Ok(Val::at(V::Bool(true), at)),
+                    Some(true) => return Ok(Value::at(ValueKind::Bool(true), at)),
                     Some(false) => {}
                     None => undecided = v.first_opaque().map(str::to_string),
                 }
             }
             match undecided {
-                Some(o) => V::Unknown(o),
-                None => V::Bool(false),
+                Some(o) => ValueKind::Unknown(o),
+                None => ValueKind::Bool(false),
             }
         }
         "index" => {
@@ -236,294 +313,298 @@ fn apply(name: &str, args: Vec<Val>, at: Option<Src>) -> R {
             let i = l
                 .iter()
                 .position(|v| v.same(needle))
-                .ok_or("index: value not in list")?;
-            V::Num(f64::from(u32::try_from(i).unwrap_or(u32::MAX)))
+                .ok_or(Usage("index: value not in list"))?;
+            ValueKind::Num(f64::from(u32::try_from(i).unwrap_or(u32::MAX)))
         }
         "coalesce" => {
             for a in &args {
                 if let Some(o) = a.opaque() {
-                    return Ok(Val::unknown(o.to_string()));
+                    return Ok(Value::unknown(o.to_string()));
                 }
                 if !a.is_null() && a.as_str() != Some("") {
                     return Ok(a.clone());
                 }
             }
-            return Err("coalesce: no non-null, non-empty argument".into());
+            return Err(Usage("coalesce: no non-null, non-empty argument"));
         }
         "coalescelist" => {
             for a in &args {
                 if let Some(o) = a.opaque() {
-                    return Ok(Val::unknown(o.to_string()));
+                    return Ok(Value::unknown(o.to_string()));
                 }
                 if !list(a)?.is_empty() {
                     return Ok(a.clone());
                 }
             }
-            V::List(Vec::new())
+            ValueKind::List(Vec::new())
         }
         "compact" => {
             let mut out = Vec::new();
             for v in list(arg(&args, 0)?)? {
                 if let Some(o) = v.opaque() {
-                    return Ok(Val::unknown(o.to_string()));
+                    return Ok(Value::unknown(o.to_string()));
                 }
                 if !v.is_null() && v.as_str() != Some("") {
                     out.push(v.clone());
                 }
             }
-            V::List(out)
+            ValueKind::List(out)
         }
         "one" => {
             let l = list(arg(&args, 0)?)?;
             match l.len() {
-                0 => V::Null,
+                0 => ValueKind::Null,
                 1 => return Ok(l[0].clone()),
-                _ => return Err("one: list has more than one element".into()),
+                _ => return Err(Usage("one: list has more than one element")),
             }
         }
-        "reverse" => V::List(list(arg(&args, 0)?)?.iter().rev().cloned().collect()),
+        "reverse" => ValueKind::List(list(arg(&args, 0)?)?.iter().rev().cloned().collect()),
         "sort" => {
             let mut items = Vec::new();
             for v in list(arg(&args, 0)?)? {
-                items.push(v.to_plain_string().ok_or("sort needs strings")?);
+                items.push(v.to_plain_string().ok_or(Usage("sort needs strings"))?);
             }
             items.sort();
-            V::List(items.into_iter().map(Val::str).collect())
+            ValueKind::List(items.into_iter().map(Value::str).collect())
         }
         "zipmap" => {
             let ks = list(arg(&args, 0)?)?;
             let vs = list(arg(&args, 1)?)?;
             if ks.len() != vs.len() {
-                return Err("zipmap: lists differ in length".into());
+                return Err(Usage("zipmap: lists differ in length"));
             }
             let mut m = BTreeMap::new();
             for (k, v) in ks.iter().zip(vs) {
                 if let Some(o) = k.opaque() {
-                    return Ok(Val::unknown(o.to_string()));
+                    return Ok(Value::unknown(o.to_string()));
                 }
                 m.insert(
-                    k.to_plain_string().ok_or("zipmap keys must be strings")?,
+                    k.to_plain_string()
+                        .ok_or(Usage("zipmap keys must be strings"))?,
                     v.clone(),
                 );
             }
-            V::Map(m)
+            ValueKind::Map(m)
         }
         "range" => range(&args)?,
         "min" | "max" => {
             let mut nums = Vec::new();
             for a in &args {
-                nums.push(a.to_number().ok_or("min/max need numbers")?);
+                nums.push(a.to_number().ok_or(Usage("min/max need numbers"))?);
             }
             let pick = if name == "min" { f64::min } else { f64::max };
-            V::Num(
+            ValueKind::Num(
                 nums.into_iter()
                     .reduce(pick)
-                    .ok_or("min/max need an argument")?,
+                    .ok_or(Usage("min/max need an argument"))?,
             )
         }
         "sum" => {
             let mut total = 0.0;
             for v in list(arg(&args, 0)?)? {
                 if let Some(o) = v.opaque() {
-                    return Ok(Val::unknown(o.to_string()));
+                    return Ok(Value::unknown(o.to_string()));
                 }
-                total += v.to_number().ok_or("sum needs numbers")?;
+                total += v.to_number().ok_or(Usage("sum needs numbers"))?;
             }
-            V::Num(total)
+            ValueKind::Num(total)
         }
-        "abs" => V::Num(number(arg(&args, 0)?)?.abs()),
-        "ceil" => V::Num(number(arg(&args, 0)?)?.ceil()),
-        "floor" => V::Num(number(arg(&args, 0)?)?.floor()),
+        "abs" => ValueKind::Num(number(arg(&args, 0)?)?.abs()),
+        "ceil" => ValueKind::Num(number(arg(&args, 0)?)?.ceil()),
+        "floor" => ValueKind::Num(number(arg(&args, 0)?)?.floor()),
         "alltrue" | "anytrue" => {
             let want = name == "anytrue";
             let mut out = !want;
             for v in list(arg(&args, 0)?)? {
                 if let Some(o) = v.opaque() {
-                    return Ok(Val::unknown(o.to_string()));
+                    return Ok(Value::unknown(o.to_string()));
                 }
-                if v.to_bool().ok_or("alltrue/anytrue need bools")? == want {
+                if v.to_bool().ok_or(Usage("alltrue/anytrue need bools"))? == want {
                     out = want;
                 }
             }
-            V::Bool(out)
+            ValueKind::Bool(out)
         }
         "jsonencode" => {
             let a = arg(&args, 0)?;
             match json_encode(a) {
-                Some(s) => V::Json(Arc::new((s, a.clone()))),
-                None => V::Unknown(a.first_opaque().unwrap_or("jsonencode()").to_string()),
+                Some(s) => ValueKind::Json(Arc::new((s, a.clone()))),
+                None => ValueKind::Unknown(a.first_opaque().unwrap_or("jsonencode()").to_string()),
             }
         }
         "jsondecode" => {
             let s = string(arg(&args, 0)?)?;
-            let v: serde_json::Value =
-                serde_json::from_str(&s).map_err(|e| format!("jsondecode: {e}"))?;
-            return Ok(Val::from_json(&v).with_at(at));
+            let v: serde_json::Value = serde_json::from_str(&s).map_err(FuncError::JsonDecode)?;
+            return Ok(Value::from_json(&v).with_at(at));
         }
-        "cidrsubnet" => V::Str(cidrsubnet(
+        "cidrsubnet" => ValueKind::Str(cidrsubnet(
             &string(arg(&args, 0)?)?,
             int(arg(&args, 1)?)?,
             int(arg(&args, 2)?)?,
         )?),
-        "cidrhost" => V::Str(cidrhost(&string(arg(&args, 0)?)?, int(arg(&args, 1)?)?)?),
-        "base64encode" => V::Str(base64(string(arg(&args, 0)?)?.as_bytes())),
-        _ => V::Unknown(format!("{name}()")),
+        "cidrhost" => ValueKind::Str(cidrhost(&string(arg(&args, 0)?)?, int(arg(&args, 1)?)?)?),
+        "base64encode" => ValueKind::Str(
+            base64::engine::general_purpose::STANDARD.encode(string(arg(&args, 0)?)?.as_bytes()),
+        ),
+        _ => ValueKind::Unknown(format!("{name}()")),
     };
-    Ok(Val::at(v, at))
+    Ok(Value::at(v, at))
 }
 
-fn arg(args: &[Val], i: usize) -> Result<&Val, String> {
-    args.get(i)
-        .ok_or_else(|| format!("missing argument {}", i + 1))
+fn arg(args: &[Value], i: usize) -> FuncResult<&Value> {
+    args.get(i).ok_or(FuncError::MissingArgument(i + 1))
 }
 
-fn string(v: &Val) -> Result<String, String> {
-    v.to_plain_string()
-        .ok_or_else(|| format!("expected a string, got a {}", v.type_name()))
+/// An argument of the wrong type.
+fn expected(expected: &'static str, v: &Value) -> FuncError {
+    FuncError::Expected {
+        expected,
+        got: v.type_name(),
+    }
 }
 
-fn number(v: &Val) -> Result<f64, String> {
-    v.to_number()
-        .ok_or_else(|| format!("expected a number, got a {}", v.type_name()))
+fn string(v: &Value) -> FuncResult<String> {
+    v.to_plain_string().ok_or_else(|| expected("string", v))
 }
 
-fn int(v: &Val) -> Result<i64, String> {
+fn number(v: &Value) -> FuncResult<f64> {
+    v.to_number().ok_or_else(|| expected("number", v))
+}
+
+fn int(v: &Value) -> FuncResult<i64> {
     let n = number(v)?;
     if n.fract() != 0.0 {
-        return Err(format!("expected a whole number, got {}", fmt_num(n)));
+        return Err(FuncError::NotWhole(fmt_num(n)));
     }
     #[allow(clippy::cast_possible_truncation)]
     Ok(n as i64)
 }
 
-fn list(v: &Val) -> Result<&[Val], String> {
-    v.as_list()
-        .ok_or_else(|| format!("expected a list, got a {}", v.type_name()))
+fn list(v: &Value) -> FuncResult<&[Value]> {
+    v.as_list().ok_or_else(|| expected("list", v))
 }
 
-fn entries(v: &Val) -> Result<&BTreeMap<String, Val>, String> {
-    v.entries()
-        .ok_or_else(|| format!("expected a map, got a {}", v.type_name()))
+fn entries(v: &Value) -> FuncResult<&BTreeMap<String, Value>> {
+    v.entries().ok_or_else(|| expected("map", v))
 }
 
-fn length(args: &[Val]) -> Result<V, String> {
+fn length(args: &[Value]) -> FuncResult<ValueKind> {
     let a = arg(args, 0)?;
-    let n = match &a.v {
-        V::List(l) => l.len(),
-        V::Map(m) => m.len(),
-        V::Obj(o) => o.attrs.len(),
-        V::Str(s) => s.chars().count(),
-        V::Json(j) => j.0.chars().count(),
-        _ => return Err(format!("length of a {}", a.type_name())),
+    let n = match &a.kind {
+        ValueKind::List(l) => l.len(),
+        ValueKind::Map(m) => m.len(),
+        ValueKind::Resource(o) => o.attrs.len(),
+        ValueKind::Str(s) => s.chars().count(),
+        ValueKind::Json(j) => j.0.chars().count(),
+        _ => return Err(FuncError::NoLength(a.type_name())),
     };
-    Ok(V::Num(f64::from(u32::try_from(n).unwrap_or(u32::MAX))))
+    Ok(ValueKind::Num(f64::from(
+        u32::try_from(n).unwrap_or(u32::MAX),
+    )))
 }
 
-fn element(args: &[Val]) -> R {
+fn element(args: &[Value]) -> FuncResult<Value> {
     let l = arg(args, 0)?;
     let i = arg(args, 1)?;
     if let Some(o) = l.opaque().or_else(|| i.opaque()) {
-        return Ok(Val::unknown(o.to_string()));
+        return Ok(Value::unknown(o.to_string()));
     }
     let items = list(l)?;
     if items.is_empty() {
-        return Err("element of an empty list".into());
+        return Err(Usage("element of an empty list"));
     }
     let i = int(i)?;
     if i < 0 {
-        return Err("element index must not be negative".into());
+        return Err(Usage("element index must not be negative"));
     }
     let i = usize::try_from(i).unwrap_or(0) % items.len();
     Ok(items[i].clone())
 }
 
-fn slice(args: &[Val]) -> Result<V, String> {
+fn slice(args: &[Value]) -> FuncResult<ValueKind> {
     let l = arg(args, 0)?;
     let (s, e) = (arg(args, 1)?, arg(args, 2)?);
     if let Some(o) = s.opaque().or_else(|| e.opaque()) {
-        return Ok(V::Unknown(o.to_string()));
+        return Ok(ValueKind::Unknown(o.to_string()));
     }
     let (s, e) = (int(s)?, int(e)?);
     if s < 0 || e < s {
-        return Err("slice: invalid range".into());
+        return Err(Usage("slice: invalid range"));
     }
     let (s, e) = (
         usize::try_from(s).unwrap_or(0),
         usize::try_from(e).unwrap_or(0),
     );
-    match &l.v {
+    match &l.kind {
         // slice() fails when the list is too short, so a list that slices is long enough:
         // its elements are known to exist, and distinct indices stay distinct.
-        V::Ref(r) => Ok(V::List(
+        ValueKind::Ref(r) => Ok(ValueKind::List(
             (s..e)
-                .map(|i| Val::reference(format!("{r}[{i}]")))
+                .map(|i| Value::reference(format!("{r}[{i}]")))
                 .collect(),
         )),
-        V::Unknown(u) => Ok(V::Unknown(u.clone())),
+        ValueKind::Unknown(u) => Ok(ValueKind::Unknown(u.clone())),
         _ => {
             let items = list(l)?;
             if e > items.len() {
-                return Err("slice: end index out of range".into());
+                return Err(Usage("slice: end index out of range"));
             }
-            Ok(V::List(items[s..e].to_vec()))
+            Ok(ValueKind::List(items[s..e].to_vec()))
         }
     }
 }
 
-fn concat(args: Vec<Val>) -> Result<V, String> {
+fn concat(args: Vec<Value>) -> FuncResult<ValueKind> {
     let mut out = Vec::new();
     for a in args {
-        match a.v {
-            V::List(items) => out.extend(items),
-            V::Ref(r) | V::Unknown(r) => return Ok(V::Unknown(r)),
-            _ => return Err(format!("concat needs lists, got a {}", a.type_name())),
+        match a.kind {
+            ValueKind::List(items) => out.extend(items),
+            ValueKind::Ref(r) | ValueKind::Unknown(r) => return Ok(ValueKind::Unknown(r)),
+            _ => return Err(FuncError::ConcatNeedsLists(a.type_name())),
         }
     }
-    Ok(V::List(out))
+    Ok(ValueKind::List(out))
 }
 
 /// A set: duplicates dropped, strings sorted as Terraform orders them.
-pub fn to_set(v: &Val) -> Result<V, String> {
-    match &v.v {
-        V::Ref(r) | V::Unknown(r) => Ok(V::Unknown(r.clone())),
-        V::Null => Ok(V::Null),
+pub fn to_set(v: &Value) -> FuncResult<ValueKind> {
+    match &v.kind {
+        ValueKind::Ref(r) | ValueKind::Unknown(r) => Ok(ValueKind::Unknown(r.clone())),
+        ValueKind::Null => Ok(ValueKind::Null),
         _ => {
-            let mut out: Vec<Val> = Vec::new();
+            let mut out: Vec<Value> = Vec::new();
             for item in list(v)? {
                 if !out.iter().any(|o| o.same(item)) {
                     out.push(item.clone());
                 }
             }
-            if out.iter().all(|i| matches!(i.v, V::Str(_))) {
+            if out.iter().all(|i| matches!(i.kind, ValueKind::Str(_))) {
                 out.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
             }
-            Ok(V::List(out))
+            Ok(ValueKind::List(out))
         }
     }
 }
 
-fn lookup(args: &[Val]) -> R {
+fn lookup(args: &[Value]) -> FuncResult<Value> {
     let m = arg(args, 0)?;
     let k = arg(args, 1)?;
     if let Some(o) = m.opaque().or_else(|| k.opaque()) {
-        return Ok(Val::unknown(o.to_string()));
+        return Ok(Value::unknown(o.to_string()));
     }
     let key = string(k)?;
     match entries(m)?.get(&key) {
         Some(v) => Ok(v.clone()),
-        None => args
-            .get(2)
-            .cloned()
-            .ok_or_else(|| format!("lookup: no key `{key}` and no default")),
+        None => args.get(2).cloned().ok_or(FuncError::NoKey(key)),
     }
 }
 
-fn merge(args: &[Val]) -> Result<V, String> {
+fn merge(args: &[Value]) -> FuncResult<ValueKind> {
     let mut out = BTreeMap::new();
     for a in args {
-        match &a.v {
-            V::Null => {}
-            V::Ref(r) | V::Unknown(r) => return Ok(V::Unknown(r.clone())),
+        match &a.kind {
+            ValueKind::Null => {}
+            ValueKind::Ref(r) | ValueKind::Unknown(r) => return Ok(ValueKind::Unknown(r.clone())),
             _ => {
                 for (k, v) in entries(a)? {
                     out.insert(k.clone(), v.clone());
@@ -531,14 +612,14 @@ fn merge(args: &[Val]) -> Result<V, String> {
             }
         }
     }
-    Ok(V::Map(out))
+    Ok(ValueKind::Map(out))
 }
 
-fn flatten_into(v: &Val, out: &mut Vec<Val>) -> Result<(), String> {
-    match &v.v {
-        V::List(items) => {
+fn flatten_into(v: &Value, out: &mut Vec<Value>) -> FuncResult<()> {
+    match &v.kind {
+        ValueKind::List(items) => {
             for i in items {
-                if matches!(i.v, V::List(_)) {
+                if matches!(i.kind, ValueKind::List(_)) {
                     flatten_into(i, out)?;
                 } else {
                     out.push(i.clone());
@@ -546,32 +627,32 @@ fn flatten_into(v: &Val, out: &mut Vec<Val>) -> Result<(), String> {
             }
             Ok(())
         }
-        V::Ref(r) | V::Unknown(r) => Err(format!("flatten of unknown {r}")),
-        _ => Err("flatten needs a list".into()),
+        ValueKind::Ref(r) | ValueKind::Unknown(r) => Err(FuncError::FlattenUnknown(r.clone())),
+        _ => Err(Usage("flatten needs a list")),
     }
 }
 
-fn range(args: &[Val]) -> Result<V, String> {
+fn range(args: &[Value]) -> FuncResult<ValueKind> {
     let nums: Vec<f64> = args.iter().map(number).collect::<Result<_, _>>()?;
     let (start, end, step) = match nums.as_slice() {
         [e] => (0.0, *e, 1.0),
         [s, e] => (*s, *e, if e >= s { 1.0 } else { -1.0 }),
         [s, e, st] => (*s, *e, *st),
-        _ => return Err("range takes one to three numbers".into()),
+        _ => return Err(Usage("range takes one to three numbers")),
     };
     if step == 0.0 {
-        return Err("range step must not be zero".into());
+        return Err(Usage("range step must not be zero"));
     }
     let mut out = Vec::new();
     let mut x = start;
     while (step > 0.0 && x < end) || (step < 0.0 && x > end) {
-        out.push(Val::num(x));
+        out.push(Value::num(x));
         x += step;
         if out.len() > 1024 {
-            return Err("range too long".into());
+            return Err(Usage("range too long"));
         }
     }
-    Ok(V::List(out))
+    Ok(ValueKind::List(out))
 }
 
 fn title(s: &str) -> String {
@@ -589,7 +670,7 @@ fn title(s: &str) -> String {
 }
 
 /// `format` with the verbs configurations use: `%s %d %v %q %f %t %%`, widths and precision.
-fn format(args: &[Val]) -> Result<String, String> {
+fn format(args: &[Value]) -> FuncResult<String> {
     let fmt = string(arg(args, 0)?)?;
     let mut out = String::new();
     let mut next = 1;
@@ -608,12 +689,14 @@ fn format(args: &[Val]) -> Result<String, String> {
                 break;
             }
         }
-        let verb = chars.next().ok_or("format: trailing %")?;
+        let verb = chars.next().ok_or(Usage("format: trailing %"))?;
         if verb == '%' {
             out.push('%');
             continue;
         }
-        let v = args.get(next).ok_or("format: not enough arguments")?;
+        let v = args
+            .get(next)
+            .ok_or(Usage("format: not enough arguments"))?;
         next += 1;
         let (width, precision) = match spec
             .trim_start_matches(['-', '+', '#', ' '])
@@ -638,8 +721,11 @@ fn format(args: &[Val]) -> Result<String, String> {
                 let n = number(v)?;
                 format!("{n:.*}", precision.unwrap_or(6))
             }
-            't' => v.to_bool().ok_or("format %t needs a bool")?.to_string(),
-            other => return Err(format!("format: unsupported verb %{other}")),
+            't' => v
+                .to_bool()
+                .ok_or(Usage("format %t needs a bool"))?
+                .to_string(),
+            other => return Err(FuncError::FormatVerb(other)),
         };
         let pad = width.unwrap_or(0).saturating_sub(text.chars().count());
         if spec.starts_with('-') {
@@ -654,14 +740,14 @@ fn format(args: &[Val]) -> Result<String, String> {
     Ok(out)
 }
 
-fn formatlist(args: &[Val]) -> Result<V, String> {
+fn formatlist(args: &[Value]) -> FuncResult<ValueKind> {
     if args.is_empty() {
-        return Err("formatlist needs a format".into());
+        return Err(Usage("formatlist needs a format"));
     }
     let n = args[1..]
         .iter()
-        .filter_map(Val::as_list)
-        .map(<[Val]>::len)
+        .filter_map(Value::as_list)
+        .map(<[Value]>::len)
         .max()
         .unwrap_or(1);
     let mut out = Vec::new();
@@ -672,33 +758,33 @@ fn formatlist(args: &[Val]) -> Result<V, String> {
                 Some(l) => l
                     .get(i)
                     .cloned()
-                    .ok_or("formatlist: lists differ in length")?,
+                    .ok_or(Usage("formatlist: lists differ in length"))?,
                 None => a.clone(),
             });
         }
-        out.push(Val::str(format(&row)?));
+        out.push(Value::str(format(&row)?));
     }
-    Ok(V::List(out))
+    Ok(ValueKind::List(out))
 }
 
-fn parse_cidr(prefix: &str) -> Result<(u128, u32, bool), String> {
+fn parse_cidr(prefix: &str) -> Result<(u128, u32, bool), CidrError> {
     let (ip, len) = prefix
         .split_once('/')
-        .ok_or_else(|| format!("`{prefix}` is not a CIDR prefix"))?;
+        .ok_or_else(|| CidrError::NotCidr(prefix.to_string()))?;
     let len: u32 = len
         .parse()
-        .map_err(|_| format!("`{prefix}` has a bad length"))?;
+        .map_err(|_| CidrError::BadLength(prefix.to_string()))?;
     if let Ok(v4) = ip.parse::<Ipv4Addr>() {
         if len > 32 {
-            return Err(format!("`{prefix}` has a bad length"));
+            return Err(CidrError::BadLength(prefix.to_string()));
         }
         Ok((u128::from(u32::from(v4)), len, false))
     } else {
         let v6: Ipv6Addr = ip
             .parse()
-            .map_err(|_| format!("`{prefix}` is not an IP prefix"))?;
+            .map_err(|_| CidrError::NotIp(prefix.to_string()))?;
         if len > 128 {
-            return Err(format!("`{prefix}` has a bad length"));
+            return Err(CidrError::BadLength(prefix.to_string()));
         }
         Ok((u128::from(v6), len, true))
     }
@@ -713,21 +799,20 @@ fn render_ip(addr: u128, v6: bool) -> String {
 }
 
 /// `cidrsubnet(prefix, newbits, netnum)` for IPv4 and IPv6.
-pub fn cidrsubnet(prefix: &str, newbits: i64, netnum: i64) -> Result<String, String> {
+pub fn cidrsubnet(prefix: &str, newbits: i64, netnum: i64) -> Result<String, CidrError> {
     let (addr, len, v6) = parse_cidr(prefix)?;
     let bits = if v6 { 128 } else { 32 };
-    let newbits = u32::try_from(newbits).map_err(|_| "cidrsubnet: bad newbits")?;
-    let netnum = u128::try_from(netnum).map_err(|_| "cidrsubnet: bad netnum")?;
+    let newbits = u32::try_from(newbits).map_err(|_| CidrError::BadNewbits)?;
+    let netnum = u128::try_from(netnum).map_err(|_| CidrError::BadNetnum)?;
     let new_len = len + newbits;
     if new_len > bits {
-        return Err(format!(
-            "cidrsubnet: {prefix} has no room for {newbits} more bits"
-        ));
+        return Err(CidrError::NoRoom {
+            prefix: prefix.to_string(),
+            newbits,
+        });
     }
     if newbits < 128 && netnum >= (1u128 << newbits) {
-        return Err(format!(
-            "cidrsubnet: netnum {netnum} does not fit in {newbits} bits"
-        ));
+        return Err(CidrError::NetnumTooBig { netnum, newbits });
     }
     let host_bits = bits - new_len;
     let mask = if len == 0 {
@@ -741,7 +826,7 @@ pub fn cidrsubnet(prefix: &str, newbits: i64, netnum: i64) -> Result<String, Str
 }
 
 /// `cidrhost(prefix, hostnum)`.
-pub fn cidrhost(prefix: &str, hostnum: i64) -> Result<String, String> {
+pub fn cidrhost(prefix: &str, hostnum: i64) -> Result<String, CidrError> {
     let (addr, len, v6) = parse_cidr(prefix)?;
     let bits = if v6 { 128 } else { 32 };
     let host_bits = bits - len;
@@ -752,12 +837,12 @@ pub fn cidrhost(prefix: &str, hostnum: i64) -> Result<String, String> {
     };
     let host = if hostnum < 0 {
         size.checked_sub(u128::try_from(-hostnum).unwrap_or(0))
-            .ok_or("cidrhost: hostnum out of range")?
+            .ok_or(CidrError::HostnumOutOfRange)?
     } else {
         u128::try_from(hostnum).unwrap_or(0)
     };
     if host >= size {
-        return Err("cidrhost: hostnum out of range".into());
+        return Err(CidrError::HostnumOutOfRange);
     }
     let mask = if len == 0 {
         0
@@ -775,36 +860,15 @@ fn full(bits: u32) -> u128 {
     }
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn strs(v: &[&str]) -> Val {
-        Val::list(v.iter().map(|s| Val::str(*s)).collect())
+    fn strs(v: &[&str]) -> Value {
+        Value::list(v.iter().map(|s| Value::str(*s)).collect())
     }
 
-    fn s(v: &Val) -> String {
+    fn s(v: &Value) -> String {
         v.to_json().to_string()
     }
 
@@ -831,36 +895,41 @@ mod tests {
         );
         assert_eq!(s(&call("length", vec![l.clone()], None).unwrap()), "3");
         assert_eq!(
-            s(&call("element", vec![l.clone(), Val::num(4.0)], None).unwrap()),
+            s(&call("element", vec![l.clone(), Value::num(4.0)], None).unwrap()),
             r#""a""#
         );
         assert_eq!(
-            s(&call("slice", vec![l.clone(), Val::num(1.0), Val::num(3.0)], None).unwrap()),
+            s(&call(
+                "slice",
+                vec![l.clone(), Value::num(1.0), Value::num(3.0)],
+                None
+            )
+            .unwrap()),
             r#"["a","b"]"#
         );
         assert_eq!(
             s(&call("concat", vec![strs(&["x"]), strs(&["y", "z"])], None).unwrap()),
             r#"["x","y","z"]"#
         );
-        let m1 = Val::map(BTreeMap::from([("a".to_string(), Val::num(1.0))]));
-        let m2 = Val::map(BTreeMap::from([
-            ("b".to_string(), Val::num(2.0)),
-            ("a".to_string(), Val::num(3.0)),
+        let m1 = Value::map(BTreeMap::from([("a".to_string(), Value::num(1.0))]));
+        let m2 = Value::map(BTreeMap::from([
+            ("b".to_string(), Value::num(2.0)),
+            ("a".to_string(), Value::num(3.0)),
         ]));
         let merged = call("merge", vec![m1.clone(), m2], None).unwrap();
         assert_eq!(s(&merged), r#"{"a":3,"b":2}"#);
         assert_eq!(
-            s(&call("lookup", vec![m1.clone(), Val::str("a")], None).unwrap()),
+            s(&call("lookup", vec![m1.clone(), Value::str("a")], None).unwrap()),
             "1"
         );
         assert_eq!(
-            s(&call("lookup", vec![m1, Val::str("z"), Val::str("d")], None).unwrap()),
+            s(&call("lookup", vec![m1, Value::str("z"), Value::str("d")], None).unwrap()),
             r#""d""#
         );
         assert_eq!(
             s(&call(
                 "format",
-                vec![Val::str("%s-%03d"), Val::str("x"), Val::num(7.0)],
+                vec![Value::str("%s-%03d"), Value::str("x"), Value::num(7.0)],
                 None
             )
             .unwrap()),
@@ -870,14 +939,14 @@ mod tests {
 
     #[test]
     fn unknown_arguments_name_their_input() {
-        let r = call("length", vec![Val::unknown("var.azs")], None).unwrap();
+        let r = call("length", vec![Value::unknown("var.azs")], None).unwrap();
         assert_eq!(r.opaque(), Some("var.azs"));
-        let r = call("upper", vec![Val::reference("aws_s3_bucket.a.id")], None).unwrap();
+        let r = call("upper", vec![Value::reference("aws_s3_bucket.a.id")], None).unwrap();
         assert_eq!(r.opaque(), Some("aws_s3_bucket.a.id"));
         // References inside lists move through list functions.
         let r = call(
             "concat",
-            vec![Val::list(vec![Val::reference("aws_subnet.a.id")])],
+            vec![Value::list(vec![Value::reference("aws_subnet.a.id")])],
             None,
         )
         .unwrap();
@@ -886,9 +955,9 @@ mod tests {
         let r = call(
             "slice",
             vec![
-                Val::reference("data.aws_availability_zones.a.names"),
-                Val::num(0.0),
-                Val::num(2.0),
+                Value::reference("data.aws_availability_zones.a.names"),
+                Value::num(0.0),
+                Value::num(2.0),
             ],
             None,
         )
@@ -905,13 +974,48 @@ mod tests {
 
     #[test]
     fn jsonencode_keeps_the_encoded_value() {
-        let v = Val::map(BTreeMap::from([(
+        let v = Value::map(BTreeMap::from([(
             "Version".to_string(),
-            Val::str("2012-10-17"),
+            Value::str("2012-10-17"),
         )]));
         let r = call("jsonencode", vec![v], None).unwrap();
         assert_eq!(r.as_str(), Some(r#"{"Version":"2012-10-17"}"#));
-        assert!(matches!(r.v, V::Json(_)));
-        assert_eq!(base64(b"hello"), "aGVsbG8=");
+        assert!(matches!(r.kind, ValueKind::Json(_)));
+    }
+
+    #[test]
+    fn base64encode_pads_like_terraform() {
+        for (text, encoded) in [
+            ("hello", "aGVsbG8="),
+            ("hi", "aGk="),
+            ("abc", "YWJj"),
+            ("", ""),
+        ] {
+            let r = call("base64encode", vec![Value::str(text)], None).unwrap();
+            assert_eq!(r.as_str(), Some(encoded));
+        }
+    }
+
+    #[test]
+    fn errors_keep_their_messages() {
+        let e = call(
+            "cidrsubnet",
+            vec![Value::str("10.0.0.0/30"), Value::num(4.0), Value::num(0.0)],
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cidrsubnet: 10.0.0.0/30 has no room for 4 more bits"
+        );
+        let e = call(
+            "lookup",
+            vec![Value::map(BTreeMap::new()), Value::str("k")],
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "lookup: no key `k` and no default");
+        let e = call("upper", vec![], None).unwrap_err();
+        assert_eq!(e.to_string(), "missing argument 1");
     }
 }

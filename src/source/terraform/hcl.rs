@@ -11,6 +11,7 @@ use hcl_edit::structure::{Attribute, Block, Body, Structure};
 
 use crate::model::{Diagnostic, Pos, SourceFile, Span};
 use crate::source::{display, read_text};
+use crate::syntax::position::LineIndex;
 
 /// One parsed HCL file.
 #[derive(Debug)]
@@ -19,8 +20,8 @@ pub struct ParsedFile {
     /// The file on disk (for `file()` and module paths).
     pub path: PathBuf,
     pub body: Body,
-    /// Byte offset of the start of each line.
-    lines: Vec<usize>,
+    /// Where each line starts.
+    lines: LineIndex,
 }
 
 impl ParsedFile {
@@ -37,7 +38,7 @@ impl ParsedFile {
         });
         match parsed {
             Ok(body) => Ok(Self {
-                lines: line_starts(&source.text),
+                lines: LineIndex::new(&source.text),
                 source,
                 path: path.to_path_buf(),
                 body,
@@ -60,19 +61,7 @@ impl ParsedFile {
     /// The 1-based position of a byte offset (columns count code points).
     #[must_use]
     pub fn pos(&self, byte: usize) -> Pos {
-        let byte = byte.min(self.source.text.len());
-        let line = self.lines.partition_point(|&s| s <= byte).max(1);
-        let start = self.lines[line - 1];
-        let column = self
-            .source
-            .text
-            .get(start..byte)
-            .map_or(byte - start, |s| s.chars().count())
-            + 1;
-        Pos {
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            column: u32::try_from(column).unwrap_or(u32::MAX),
-        }
+        self.lines.pos(&self.source.text, byte)
     }
 
     #[must_use]
@@ -91,14 +80,7 @@ impl ParsedFile {
 
     /// The text of a 1-based line, without its line break.
     fn line(&self, line: usize) -> Option<(usize, &str)> {
-        let start = *self.lines.get(line.checked_sub(1)?)?;
-        let end = self
-            .lines
-            .get(line)
-            .copied()
-            .unwrap_or(self.source.text.len());
-        let text = self.source.text.get(start..end)?;
-        Some((start, text.trim_end_matches(['\n', '\r'])))
+        self.lines.line(&self.source.text, line)
     }
 
     /// `# blogaudit:ignore ID reason [until=YYYY-MM-DD]` comments on the lines directly above
@@ -147,12 +129,6 @@ impl ParsedFile {
         }
         out.into_iter().rev().flatten().collect()
     }
-}
-
-fn line_starts(text: &str) -> Vec<usize> {
-    let mut v = vec![0];
-    v.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-    v
 }
 
 /// Where a top-level item sits: file, structure index in its body, and (for `locals`) the
@@ -317,7 +293,7 @@ impl ModuleDef {
             .filter_map(|m| {
                 let (_, b) = self.block(*m)?;
                 let src = literal_str(&b.body.get_attribute("source")?.value)?;
-                is_local_source(src).then(|| normalize(&self.dir.join(src)))
+                is_local_source(src).then(|| clean_path(&self.dir.join(src)))
             })
             .collect()
     }
@@ -446,7 +422,7 @@ fn prescan_sources(text: &str, dir: &Path, out: &mut Vec<PathBuf>) {
         };
         if let Some((src, _)) = rest.split_once('"') {
             if is_local_source(src) {
-                out.push(normalize(&dir.join(src)));
+                out.push(clean_path(&dir.join(src)));
             }
         }
     }
@@ -525,7 +501,7 @@ pub fn is_local_source(src: &str) -> bool {
 
 /// Removes `.` and `..` steps without touching the file system.
 #[must_use]
-pub fn normalize(p: &Path) -> PathBuf {
+pub fn clean_path(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {
@@ -549,7 +525,7 @@ pub fn normalize(p: &Path) -> PathBuf {
 /// The identity of a directory: its canonical path when it exists.
 #[must_use]
 pub fn dir_key(p: &Path) -> PathBuf {
-    p.canonicalize().unwrap_or_else(|_| normalize(p))
+    p.canonicalize().unwrap_or_else(|_| clean_path(p))
 }
 
 /// The span of any spanned node, as a byte range.
@@ -620,8 +596,11 @@ mod tests {
     }
 
     #[test]
-    fn normalize_resolves_parent_steps() {
-        assert_eq!(normalize(Path::new("a/b/../c/./d")), PathBuf::from("a/c/d"));
-        assert_eq!(normalize(Path::new("../x")), PathBuf::from("../x"));
+    fn clean_path_resolves_parent_steps() {
+        assert_eq!(
+            clean_path(Path::new("a/b/../c/./d")),
+            PathBuf::from("a/c/d")
+        );
+        assert_eq!(clean_path(Path::new("../x")), PathBuf::from("../x"));
     }
 }

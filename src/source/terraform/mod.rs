@@ -6,6 +6,7 @@
 //! | module | does |
 //! |---|---|
 //! | [`hcl`] | parse files with hcl-edit, line:column spans, index a module directory |
+//! | [`value`] | values as evaluation sees them: plain data, references, unknowns, with spans |
 //! | [`eval`] | evaluate a root: variables, locals, references, `count`/`for_each`, module calls |
 //! | [`funcs`] | Terraform's built-in functions |
 //! | [`modules`] | module sources; the registry eks/vpc modules read by what their inputs mean |
@@ -14,6 +15,9 @@
 //!
 //! A directory holding `.tf` files is a root module, unless another directory of the scan calls
 //! it as a local module: then it is evaluated through that call, with its inputs.
+//!
+//! `tests/terraform.rs` tests the whole source through [`load`], text in and canonical
+//! resources out.
 
 pub mod canonical;
 pub mod eval;
@@ -30,7 +34,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use self::hcl::{dir_key, ModuleDef, RawDir, VarFile};
-use self::value::{Src, Val};
+use self::value::{StackSpan, Value};
 use crate::model::{Diagnostic, Level, PathSeg, SourceFile};
 use crate::source::Loaded;
 
@@ -45,18 +49,29 @@ pub struct TerraformOptions {
     pub vars: Vec<(String, String)>,
 }
 
+/// Why a `--var` argument is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum VarArgError {
+    /// No `=` in the argument.
+    #[error("`{0}` is not NAME=VALUE")]
+    NotAssignment(String),
+    /// The part before `=` is not a variable name.
+    #[error("`{0}` is not a variable name")]
+    BadName(String),
+}
+
 /// Splits a `--var NAME=VALUE` argument.
-pub fn parse_var(arg: &str) -> Result<(String, String), String> {
+pub fn parse_var(arg: &str) -> Result<(String, String), VarArgError> {
     let (name, value) = arg
         .split_once('=')
-        .ok_or_else(|| format!("`{arg}` is not NAME=VALUE"))?;
+        .ok_or_else(|| VarArgError::NotAssignment(arg.to_string()))?;
     let name = name.trim();
     if name.is_empty()
         || !name
             .chars()
             .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
     {
-        return Err(format!("`{name}` is not a variable name"));
+        return Err(VarArgError::BadName(name.to_string()));
     }
     Ok((name.to_string(), value.to_string()))
 }
@@ -98,16 +113,16 @@ pub struct Instance {
     /// Resource type: `aws_subnet`.
     pub typ: String,
     /// The configured attributes (nested blocks as lists of objects).
-    pub body: Val,
+    pub body: Value,
     /// Span of each attribute and block, by its path in the body.
-    pub spans: Vec<(Vec<PathSeg>, Src)>,
+    pub spans: Vec<(Vec<PathSeg>, StackSpan)>,
     /// The resource block (or, for a registry module's resources, the module call or the
     /// entry of its input that creates it).
-    pub block: Src,
+    pub block: StackSpan,
     /// Module call blocks from the root down to the module holding the resource.
-    pub chain: Vec<Src>,
+    pub chain: Vec<StackSpan>,
     /// `# blogaudit:ignore` entries above the resource and above the calls of its modules.
-    pub ignores: Vec<(String, Src)>,
+    pub ignores: Vec<(String, StackSpan)>,
 }
 
 /// Every instance of one root module (or one plan).
@@ -115,7 +130,7 @@ pub struct Instance {
 pub struct Stack {
     /// Display path of the root directory (or of the plan).
     pub name: String,
-    /// The files [`Src::file`] indexes.
+    /// The files [`StackSpan::file`] indexes.
     pub files: Vec<Arc<SourceFile>>,
     pub instances: Vec<Instance>,
     /// Why the stack has a node autoscaler, when a module call says so.
@@ -181,7 +196,7 @@ pub fn load(inputs: &Inputs, base: &Path, opts: &TerraformOptions) -> Loaded {
         .par_iter()
         .map(|(k, d)| (k.clone(), RawDir::read(d, base)))
         .collect();
-    let plan_dir = |p: &PathBuf| hcl::normalize(p.parent().unwrap_or(Path::new(".")));
+    let plan_dir = |p: &PathBuf| hcl::clean_path(p.parent().unwrap_or(Path::new(".")));
     let mut plan_keys: HashSet<PathBuf> = HashSet::new();
     for p in &inputs.plans {
         let d = plan_dir(p);
@@ -390,7 +405,7 @@ fn dedup_dirs(dirs: &[PathBuf]) -> Vec<(PathBuf, PathBuf)> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for d in dirs {
-        let d = hcl::normalize(d);
+        let d = hcl::clean_path(d);
         let k = dir_key(&d);
         if seen.insert(k.clone()) {
             out.push((k, d));
@@ -450,6 +465,3 @@ pub fn is_terraform_name(name: &str) -> bool {
         || name.ends_with(".tfvars.json")
         || name.ends_with(".tf.json")
 }
-
-#[cfg(test)]
-mod tests;

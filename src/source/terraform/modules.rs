@@ -1,4 +1,4 @@
-//! Module sources: local directories are evaluated like the root (see `eval.rs`); the registry
+//! Module sources: local directories are evaluated like the root (see `eval`); the registry
 //! modules the design uses are read by what their inputs mean, as the resources they create.
 //!
 //! | source | read as |
@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::value::{Obj, Src, Val, V};
+use super::value::{ResourceBody, StackSpan, Value, ValueKind};
 use super::Instance;
 use crate::model::{Diagnostic, SourceFile};
 
@@ -89,34 +89,34 @@ pub struct RegInst {
     /// `module.eks.`: the address prefix of what it creates.
     pub prefix: String,
     /// The call's inputs, each pointing into the call where it was written.
-    pub inputs: BTreeMap<String, Val>,
+    pub inputs: BTreeMap<String, Value>,
     /// The module call block.
-    pub call: Src,
+    pub call: StackSpan,
     /// Module calls from the root down to this one (this one last).
-    pub chain: Vec<Src>,
-    pub ignores: Vec<(String, Src)>,
+    pub chain: Vec<StackSpan>,
+    pub ignores: Vec<(String, StackSpan)>,
 }
 
 impl RegInst {
     /// The first of `names` that the call sets to a non-null value.
-    fn input(&self, names: &[&str]) -> Option<&Val> {
+    fn input(&self, names: &[&str]) -> Option<&Value> {
         names
             .iter()
             .find_map(|n| self.inputs.get(*n).filter(|v| !v.is_null()))
     }
 
-    fn bool_input(&self, names: &[&str], default: bool) -> Val {
+    fn bool_input(&self, names: &[&str], default: bool) -> Value {
         self.input(names)
             .cloned()
-            .unwrap_or_else(|| Val::new(V::Bool(default)))
+            .unwrap_or_else(|| Value::new(ValueKind::Bool(default)))
     }
 
     fn is_off(&self, name: &str) -> bool {
-        self.inputs.get(name).and_then(Val::to_bool) == Some(false)
+        self.inputs.get(name).and_then(Value::to_bool) == Some(false)
     }
 
     /// Where a value written in this call points; `None` for defaults.
-    fn at_in_call(&self, v: &Val) -> Option<Src> {
+    fn at_in_call(&self, v: &Value) -> Option<StackSpan> {
         v.at.filter(|a| self.call.contains(a))
     }
 
@@ -124,8 +124,8 @@ impl RegInst {
         &self,
         addr: String,
         typ: &str,
-        attrs: BTreeMap<String, Val>,
-        block: Src,
+        attrs: BTreeMap<String, Value>,
+        block: StackSpan,
         comments: &Comments,
     ) -> Instance {
         let mut ignores = self.ignores.clone();
@@ -134,8 +134,8 @@ impl RegInst {
             ignores.extend(comments(block));
         }
         Instance {
-            body: Val::at(
-                V::Obj(Arc::new(Obj {
+            body: Value::at(
+                ValueKind::Resource(Arc::new(ResourceBody {
                     addr: addr.clone(),
                     attrs,
                 })),
@@ -152,14 +152,14 @@ impl RegInst {
 }
 
 /// Finds the `# blogaudit:ignore` comments directly above a span.
-pub type Comments<'a> = dyn Fn(Src) -> Vec<(String, Src)> + 'a;
+pub type Comments<'a> = dyn Fn(StackSpan) -> Vec<(String, StackSpan)> + 'a;
 
-fn strs(items: &[&str]) -> Val {
-    Val::list(items.iter().map(|s| Val::str(*s)).collect())
+fn strs(items: &[&str]) -> Value {
+    Value::list(items.iter().map(|s| Value::str(*s)).collect())
 }
 
-fn obj(addr: String, attrs: Vec<(&str, Val)>) -> Val {
-    Val::new(V::Obj(Arc::new(Obj {
+fn obj(addr: String, attrs: Vec<(&str, Value)>) -> Value {
+    Value::new(ValueKind::Resource(Arc::new(ResourceBody {
         addr,
         attrs: attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
     })))
@@ -172,7 +172,7 @@ pub fn autoscaler_signal(r: &RegInst) -> Option<String> {
         RegKind::Karpenter if !r.is_off("create") => Some(format!("{} deploys Karpenter", r.name)),
         RegKind::Addons => ["enable_karpenter", "enable_cluster_autoscaler"]
             .iter()
-            .find(|n| r.inputs.get(**n).and_then(Val::to_bool) == Some(true))
+            .find(|n| r.inputs.get(**n).and_then(Value::to_bool) == Some(true))
             .map(|n| format!("{} sets {n}", r.name)),
         _ => None,
     }
@@ -180,8 +180,8 @@ pub fn autoscaler_signal(r: &RegInst) -> Option<String> {
 
 /// The value of a registry module's output.
 #[must_use]
-pub fn output(r: &RegInst, name: &str) -> Val {
-    let opaque = || Val::reference(format!("{}.{name}", r.name));
+pub fn output(r: &RegInst, name: &str) -> Value {
+    let opaque = || Value::reference(format!("{}.{name}", r.name));
     match r.kind {
         RegKind::Eks => match name {
             "cluster_name" => r
@@ -195,30 +195,30 @@ pub fn output(r: &RegInst, name: &str) -> Val {
                 return r
                     .input(&["azs"])
                     .cloned()
-                    .unwrap_or_else(|| Val::list(Vec::new()));
+                    .unwrap_or_else(|| Value::list(Vec::new()));
             }
             if name == "name" {
                 return r.input(&["name"]).cloned().unwrap_or_else(opaque);
             }
             if name == "vpc_id" {
-                return Val::reference(format!("{}aws_vpc.this[0].id", r.prefix));
+                return Value::reference(format!("{}aws_vpc.this[0].id", r.prefix));
             }
             for (input, kind) in VPC_SUBNETS {
                 if name == *input {
                     return match r.input(&[input]) {
-                        None => Val::list(Vec::new()),
+                        None => Value::list(Vec::new()),
                         Some(v) => match v.as_list() {
-                            Some(items) if !r.is_off("create_vpc") => Val::list(
+                            Some(items) if !r.is_off("create_vpc") => Value::list(
                                 (0..items.len())
                                     .map(|i| {
-                                        Val::reference(format!(
+                                        Value::reference(format!(
                                             "{}aws_subnet.{kind}[{i}].id",
                                             r.prefix
                                         ))
                                     })
                                     .collect(),
                             ),
-                            Some(_) => Val::list(Vec::new()),
+                            Some(_) => Value::list(Vec::new()),
                             None => opaque(),
                         },
                     };
@@ -227,7 +227,7 @@ pub fn output(r: &RegInst, name: &str) -> Val {
                     return r
                         .input(&[input])
                         .cloned()
-                        .unwrap_or_else(|| Val::list(Vec::new()));
+                        .unwrap_or_else(|| Value::list(Vec::new()));
                 }
             }
             opaque()
@@ -239,7 +239,7 @@ pub fn output(r: &RegInst, name: &str) -> Val {
 /// Every output of a registry module call, as an object (for `module.x[0].out` when the
 /// call has `count`/`for_each`); outputs not modeled are references.
 #[must_use]
-pub fn outputs(r: &RegInst) -> Val {
+pub fn outputs(r: &RegInst) -> Value {
     let names: Vec<String> = match r.kind {
         RegKind::Eks => vec!["cluster_name".into()],
         RegKind::Vpc => ["azs", "name", "vpc_id"]
@@ -253,7 +253,7 @@ pub fn outputs(r: &RegInst) -> Val {
             .collect(),
         _ => Vec::new(),
     };
-    Val::new(V::Obj(Arc::new(Obj {
+    Value::new(ValueKind::Resource(Arc::new(ResourceBody {
         addr: r.name.clone(),
         attrs: names
             .into_iter()
@@ -292,15 +292,15 @@ pub fn instances(
                 let ng = node_group(
                     r.input(&["cluster_name"])
                         .cloned()
-                        .unwrap_or_else(|| Val::unknown(format!("{}.cluster_name", r.name))),
+                        .unwrap_or_else(|| Value::unknown(format!("{}.cluster_name", r.name))),
                     r.input(&["name"])
                         .cloned()
-                        .unwrap_or_else(|| Val::str(r.name.clone())),
+                        .unwrap_or_else(|| Value::str(r.name.clone())),
                     r.input(&["subnet_ids"])
                         .cloned()
-                        .unwrap_or_else(|| Val::unknown(format!("{}.subnet_ids", r.name))),
+                        .unwrap_or_else(|| Value::unknown(format!("{}.subnet_ids", r.name))),
                     [("min_size", 0.0), ("max_size", 3.0), ("desired_size", 1.0)]
-                        .map(|(k, d)| (k, r.input(&[k]).cloned().unwrap_or_else(|| Val::num(d)))),
+                        .map(|(k, d)| (k, r.input(&[k]).cloned().unwrap_or_else(|| Value::num(d)))),
                     r.input(&["tags"]).cloned(),
                 );
                 out.push(r.instance(
@@ -319,12 +319,12 @@ pub fn instances(
 }
 
 fn node_group(
-    cluster: Val,
-    name: Val,
-    subnets: Val,
-    scaling: [(&str, Val); 3],
-    tags: Option<Val>,
-) -> BTreeMap<String, Val> {
+    cluster: Value,
+    name: Value,
+    subnets: Value,
+    scaling: [(&str, Value); 3],
+    tags: Option<Value>,
+) -> BTreeMap<String, Value> {
     let mut attrs = BTreeMap::new();
     attrs.insert("cluster_name".to_string(), cluster);
     attrs.insert("node_group_name".to_string(), name);
@@ -335,10 +335,12 @@ fn node_group(
         .collect();
     attrs.insert(
         "scaling_config".to_string(),
-        Val::list(vec![Val::new(V::Obj(Arc::new(Obj {
-            addr: String::new(),
-            attrs: scaling_attrs,
-        })))]),
+        Value::list(vec![Value::new(ValueKind::Resource(Arc::new(
+            ResourceBody {
+                addr: String::new(),
+                attrs: scaling_attrs,
+            },
+        )))]),
     );
     if let Some(t) = tags {
         attrs.insert("tags".to_string(), t);
@@ -359,11 +361,11 @@ fn eks(
     let cluster_name = r
         .input(&["cluster_name", "name"])
         .cloned()
-        .unwrap_or_else(|| Val::unknown(format!("{}.cluster_name", r.name)));
+        .unwrap_or_else(|| Value::unknown(format!("{}.cluster_name", r.name)));
     let subnet_ids = r
         .input(&["subnet_ids"])
         .cloned()
-        .unwrap_or_else(|| Val::list(Vec::new()));
+        .unwrap_or_else(|| Value::list(Vec::new()));
     let cp_subnets = r
         .input(&["control_plane_subnet_ids"])
         .filter(|v| v.as_list().is_none_or(|l| !l.is_empty()))
@@ -406,7 +408,7 @@ fn eks(
     let encryption = eks_encryption(r, &addr);
     let mut attrs = BTreeMap::new();
     attrs.insert("name".to_string(), cluster_name.clone());
-    attrs.insert("vpc_config".to_string(), Val::list(vec![vpc_config]));
+    attrs.insert("vpc_config".to_string(), Value::list(vec![vpc_config]));
     attrs.insert("enabled_cluster_log_types".to_string(), logs);
     attrs.insert("encryption_config".to_string(), encryption);
     out.push(r.instance(addr, "aws_eks_cluster", attrs, r.call, comments));
@@ -434,7 +436,7 @@ fn eks(
     let empty = BTreeMap::new();
     let defaults = r
         .input(&["eks_managed_node_group_defaults"])
-        .and_then(Val::entries)
+        .and_then(Value::entries)
         .unwrap_or(&empty);
     let module_tags = r.input(&["tags"]);
     for (key, g) in groups.entries().unwrap_or(&empty) {
@@ -455,17 +457,17 @@ fn eks(
                 (Some(a), Some(b)) => {
                     let mut merged = a.clone();
                     merged.extend(b.iter().map(|(k, v)| (k.clone(), v.clone())));
-                    Some(Val::at(V::Map(merged), t.at))
+                    Some(Value::at(ValueKind::Map(merged), t.at))
                 }
                 _ => Some(t),
             },
         };
         let attrs = node_group(
             cluster_name.clone(),
-            get("name").unwrap_or_else(|| Val::str(key.clone())),
+            get("name").unwrap_or_else(|| Value::str(key.clone())),
             get("subnet_ids").unwrap_or_else(|| subnet_ids.clone()),
             [("min_size", 1.0), ("max_size", 3.0), ("desired_size", 1.0)]
-                .map(|(k, d)| (k, get(k).unwrap_or_else(|| Val::num(d)))),
+                .map(|(k, d)| (k, get(k).unwrap_or_else(|| Value::num(d)))),
             tags,
         );
         let block = r.at_in_call(g).unwrap_or(r.call);
@@ -485,18 +487,18 @@ fn eks(
 
 /// `cluster_encryption_config` (an object since v19, a list before) as `encryption_config`
 /// blocks; a KMS key the module creates is a reference to it.
-fn eks_encryption(r: &RegInst, addr: &str) -> Val {
+fn eks_encryption(r: &RegInst, addr: &str) -> Value {
     let given = r.input(&["cluster_encryption_config", "encryption_config"]);
     let create_key = !r.is_off("create_kms_key");
-    let entries: Vec<Val> = match given {
-        None => vec![Val::map(BTreeMap::from([(
+    let entries: Vec<Value> = match given {
+        None => vec![Value::map(BTreeMap::from([(
             "resources".to_string(),
             strs(&["secrets"]),
         )]))],
         Some(v) if v.opaque().is_some() => return v.clone(),
-        Some(v) => match &v.v {
-            V::List(items) => items.clone(),
-            V::Map(m) if m.is_empty() => Vec::new(),
+        Some(v) => match &v.kind {
+            ValueKind::List(items) => items.clone(),
+            ValueKind::Map(m) if m.is_empty() => Vec::new(),
             _ => vec![v.clone()],
         },
     };
@@ -515,10 +517,10 @@ fn eks_encryption(r: &RegInst, addr: &str) -> Val {
                 .cloned()
                 .or_else(|| {
                     create_key.then(|| {
-                        Val::reference(format!("{}module.kms.aws_kms_key.this[0].arn", r.prefix))
+                        Value::reference(format!("{}module.kms.aws_kms_key.this[0].arn", r.prefix))
                     })
                 })
-                .unwrap_or_else(Val::null);
+                .unwrap_or_else(Value::null);
             let provider = obj(
                 format!("{addr}.encryption_config[{i}].provider[0]"),
                 vec![("key_arn", key)],
@@ -527,14 +529,14 @@ fn eks_encryption(r: &RegInst, addr: &str) -> Val {
                 format!("{addr}.encryption_config[{i}]"),
                 vec![
                     ("resources", resources),
-                    ("provider", Val::list(vec![provider])),
+                    ("provider", Value::list(vec![provider])),
                 ],
             );
             b.at = e.at.or(at);
             b
         })
         .collect();
-    Val::at(V::List(blocks), at)
+    Value::at(ValueKind::List(blocks), at)
 }
 
 fn vpc(r: &RegInst, comments: &Comments, out: &mut Vec<Instance>) {
@@ -544,16 +546,16 @@ fn vpc(r: &RegInst, comments: &Comments, out: &mut Vec<Instance>) {
     let azs = r
         .input(&["azs"])
         .cloned()
-        .unwrap_or_else(|| Val::list(Vec::new()));
+        .unwrap_or_else(|| Value::list(Vec::new()));
     for (input, kind) in VPC_SUBNETS {
-        let Some(list) = r.input(&[input]).and_then(Val::as_list) else {
+        let Some(list) = r.input(&[input]).and_then(Value::as_list) else {
             continue;
         };
         for (i, cidr) in list.iter().enumerate() {
-            let az = match (&azs.v, azs.opaque()) {
-                (_, Some(o)) => Val::unknown(o.to_string()),
-                (V::List(l), _) if !l.is_empty() => l[i % l.len()].clone(),
-                _ => Val::unknown(format!("{}.azs", r.name)).with_at(azs.at),
+            let az = match (&azs.kind, azs.opaque()) {
+                (_, Some(o)) => Value::unknown(o.to_string()),
+                (ValueKind::List(l), _) if !l.is_empty() => l[i % l.len()].clone(),
+                _ => Value::unknown(format!("{}.azs", r.name)).with_at(azs.at),
             };
             let addr = format!("{}aws_subnet.{kind}[{i}]", r.prefix);
             let mut attrs = BTreeMap::new();
@@ -561,7 +563,7 @@ fn vpc(r: &RegInst, comments: &Comments, out: &mut Vec<Instance>) {
             attrs.insert("availability_zone".to_string(), az);
             attrs.insert(
                 "vpc_id".to_string(),
-                Val::reference(format!("{}aws_vpc.this[0].id", r.prefix)),
+                Value::reference(format!("{}aws_vpc.this[0].id", r.prefix)),
             );
             let block = r.at_in_call(cidr).unwrap_or(r.call);
             out.push(r.instance(addr, "aws_subnet", attrs, block, comments));
@@ -571,17 +573,21 @@ fn vpc(r: &RegInst, comments: &Comments, out: &mut Vec<Instance>) {
 
 /// The policy document of a `data "aws_iam_policy_document"`, from its evaluated body.
 #[must_use]
-pub fn policy_document(attrs: &BTreeMap<String, Val>, at: Option<Src>) -> Val {
+pub fn policy_document(attrs: &BTreeMap<String, Value>, at: Option<StackSpan>) -> Value {
     let mut doc = BTreeMap::new();
     doc.insert(
         "Version".to_string(),
         attrs
             .get("version")
             .cloned()
-            .unwrap_or_else(|| Val::str("2012-10-17")),
+            .unwrap_or_else(|| Value::str("2012-10-17")),
     );
     let mut statements = Vec::new();
-    for st in attrs.get("statement").and_then(Val::as_list).unwrap_or(&[]) {
+    for st in attrs
+        .get("statement")
+        .and_then(Value::as_list)
+        .unwrap_or(&[])
+    {
         let mut m = BTreeMap::new();
         let field = |k: &str| st.field(k).filter(|v| !v.is_null()).cloned();
         if let Some(sid) = field("sid") {
@@ -589,7 +595,7 @@ pub fn policy_document(attrs: &BTreeMap<String, Val>, at: Option<Src>) -> Val {
         }
         m.insert(
             "Effect".to_string(),
-            field("effect").unwrap_or_else(|| Val::str("Allow")),
+            field("effect").unwrap_or_else(|| Value::str("Allow")),
         );
         for (tf, json) in [
             ("actions", "Action"),
@@ -611,12 +617,12 @@ pub fn policy_document(attrs: &BTreeMap<String, Val>, at: Option<Src>) -> Val {
             for b in blocks.as_list().unwrap_or(&[]) {
                 let ty = b
                     .field("type")
-                    .and_then(Val::to_plain_string)
+                    .and_then(Value::to_plain_string)
                     .unwrap_or_default();
                 let ids = b
                     .field("identifiers")
                     .cloned()
-                    .unwrap_or_else(|| Val::list(Vec::new()));
+                    .unwrap_or_else(|| Value::list(Vec::new()));
                 if ty == "*" {
                     star = true;
                 } else {
@@ -624,44 +630,44 @@ pub fn policy_document(attrs: &BTreeMap<String, Val>, at: Option<Src>) -> Val {
                 }
             }
             let v = if star && p.is_empty() {
-                Val::str("*")
+                Value::str("*")
             } else {
-                Val::map(p)
+                Value::map(p)
             };
             m.insert(json.to_string(), v.with_at(blocks.at));
         }
         if let Some(conds) = field("condition") {
-            let mut c: BTreeMap<String, Val> = BTreeMap::new();
+            let mut c: BTreeMap<String, Value> = BTreeMap::new();
             for b in conds.as_list().unwrap_or(&[]) {
                 let test = b
                     .field("test")
-                    .and_then(Val::to_plain_string)
+                    .and_then(Value::to_plain_string)
                     .unwrap_or_default();
                 let var = b
                     .field("variable")
-                    .and_then(Val::to_plain_string)
+                    .and_then(Value::to_plain_string)
                     .unwrap_or_default();
                 let values = b
                     .field("values")
                     .cloned()
-                    .unwrap_or_else(|| Val::list(Vec::new()));
-                let entry = c.entry(test).or_insert_with(|| Val::map(BTreeMap::new()));
-                if let V::Map(inner) = &mut entry.v {
+                    .unwrap_or_else(|| Value::list(Vec::new()));
+                let entry = c.entry(test).or_insert_with(|| Value::map(BTreeMap::new()));
+                if let ValueKind::Map(inner) = &mut entry.kind {
                     inner.insert(var, single(values));
                 }
             }
-            m.insert("Condition".to_string(), Val::map(c).with_at(conds.at));
+            m.insert("Condition".to_string(), Value::map(c).with_at(conds.at));
         }
-        statements.push(Val::map(m).with_at(st.at));
+        statements.push(Value::map(m).with_at(st.at));
     }
-    doc.insert("Statement".to_string(), Val::list(statements));
-    Val::map(doc).with_at(at)
+    doc.insert("Statement".to_string(), Value::list(statements));
+    Value::map(doc).with_at(at)
 }
 
 /// A one-element list as its element, as the AWS policy grammar writes it.
-fn single(v: Val) -> Val {
-    match &v.v {
-        V::List(items) if items.len() == 1 => items[0].clone(),
+fn single(v: Value) -> Value {
+    match &v.kind {
+        ValueKind::List(items) if items.len() == 1 => items[0].clone(),
         _ => v,
     }
 }

@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::Value as Json;
 
 use super::canonical;
-use super::value::{Obj, Src, Val, V};
+use super::value::{ResourceBody, StackSpan, Value, ValueKind};
 use super::{Instance, Stack};
 use crate::model::{locate_tree, Diagnostic, PathSeg, Resource, SourceFile, Span, SpanNode};
 use crate::source::{display, read_text, Loaded};
@@ -67,11 +67,7 @@ pub fn load(path: &Path, base: &Path, source: Option<&SourceStack>) -> Loaded {
             .push(Diagnostic::error("terraform-plan", "empty plan file").in_file(&shown));
         return out;
     };
-    if !doc
-        .value
-        .get("planned_values")
-        .is_some_and(Value::is_object)
-    {
+    if !doc.value.get("planned_values").is_some_and(Json::is_object) {
         out.diagnostics.push(
             Diagnostic::error(
                 "terraform-plan",
@@ -93,7 +89,7 @@ struct Planned<'a> {
     addr: String,
     typ: String,
     module: String,
-    values: &'a Value,
+    values: &'a Json,
     json_path: Vec<PathSeg>,
 }
 
@@ -101,20 +97,16 @@ fn seg(k: &str) -> PathSeg {
     PathSeg::Key(k.to_string())
 }
 
-fn collect_planned<'a>(
-    module: &'a Value,
-    json_path: &mut Vec<PathSeg>,
-    out: &mut Vec<Planned<'a>>,
-) {
-    let module_addr = module.get("address").and_then(Value::as_str).unwrap_or("");
-    if let Some(resources) = module.get("resources").and_then(Value::as_array) {
+fn collect_planned<'a>(module: &'a Json, json_path: &mut Vec<PathSeg>, out: &mut Vec<Planned<'a>>) {
+    let module_addr = module.get("address").and_then(Json::as_str).unwrap_or("");
+    if let Some(resources) = module.get("resources").and_then(Json::as_array) {
         for (i, r) in resources.iter().enumerate() {
-            if r.get("mode").and_then(Value::as_str).unwrap_or("managed") != "managed" {
+            if r.get("mode").and_then(Json::as_str).unwrap_or("managed") != "managed" {
                 continue;
             }
             let (Some(addr), Some(typ)) = (
-                r.get("address").and_then(Value::as_str),
-                r.get("type").and_then(Value::as_str),
+                r.get("address").and_then(Json::as_str),
+                r.get("type").and_then(Json::as_str),
             ) else {
                 continue;
             };
@@ -124,12 +116,12 @@ fn collect_planned<'a>(
                 addr: addr.to_string(),
                 typ: typ.to_string(),
                 module: module_addr.to_string(),
-                values: r.get("values").unwrap_or(&Value::Null),
+                values: r.get("values").unwrap_or(&Json::Null),
                 json_path: p,
             });
         }
     }
-    if let Some(children) = module.get("child_modules").and_then(Value::as_array) {
+    if let Some(children) = module.get("child_modules").and_then(Json::as_array) {
         for (j, c) in children.iter().enumerate() {
             json_path.extend([seg("child_modules"), PathSeg::Index(j)]);
             collect_planned(c, json_path, out);
@@ -139,7 +131,7 @@ fn collect_planned<'a>(
 }
 
 fn map_plan(
-    doc: &Value,
+    doc: &Json,
     nodes: &[SpanNode],
     whole: Span,
     file: Arc<SourceFile>,
@@ -153,9 +145,9 @@ fn map_plan(
             &mut planned,
         );
     }
-    let unknown_by_addr: HashMap<&str, &Value> = doc
+    let unknown_by_addr: HashMap<&str, &Json> = doc
         .get("resource_changes")
-        .and_then(Value::as_array)
+        .and_then(Json::as_array)
         .into_iter()
         .flatten()
         .filter_map(|c| {
@@ -184,8 +176,8 @@ fn map_plan(
     };
     let mut instances = Vec::with_capacity(planned.len());
     for p in &planned {
-        let mut attrs: BTreeMap<String, Val> = match p.values {
-            Value::Object(m) => m
+        let mut attrs: BTreeMap<String, Value> = match p.values {
+            Json::Object(m) => m
                 .iter()
                 .map(|(k, v)| (k.clone(), to_val(v, &format!("{}.{k}", p.addr))))
                 .collect(),
@@ -209,7 +201,7 @@ fn map_plan(
                 let v = match src_insts.get(p.addr.as_str()) {
                     Some(i) => canonical::get_path(&i.body, &path).cloned(),
                     None => config_value(doc, p, &path, &all_addrs).unwrap_or_else(|| {
-                        Some(Val::reference(format!("{}{}", p.addr, dotted(&path))))
+                        Some(Value::reference(format!("{}{}", p.addr, dotted(&path))))
                     }),
                 };
                 match v {
@@ -227,12 +219,12 @@ fn map_plan(
         let mut values_path = p.json_path.clone();
         values_path.push(seg("values"));
         walk_spans(p.values, &mut tf_path, &values_path, &locate, &mut spans);
-        let block = Src {
+        let block = StackSpan {
             file: 0,
             span: locate(&p.json_path).unwrap_or(whole),
         };
         instances.push(Instance {
-            body: Val::new(V::Obj(Arc::new(Obj {
+            body: Value::new(ValueKind::Resource(Arc::new(ResourceBody {
                 addr: p.addr.clone(),
                 attrs,
             }))),
@@ -265,14 +257,14 @@ fn map_plan(
                 continue;
             };
             r.origin = s.origin.clone();
-            if let (Some(meta), Value::Object(body)) = (s.body.get("metadata"), &mut r.body) {
+            if let (Some(meta), Json::Object(body)) = (s.body.get("metadata"), &mut r.body) {
                 body.insert("metadata".into(), meta.clone());
             }
         }
     }
     let mut diags = Vec::new();
     for r in &resources {
-        if let Some(Value::Object(u)) = r.body.get("unknown") {
+        if let Some(Json::Object(u)) = r.body.get("unknown") {
             diags.extend(canonical::unknown_notes(r, u, &stack.reasons));
         }
     }
@@ -281,10 +273,10 @@ fn map_plan(
 
 /// JSON to a value; nested blocks (arrays of objects) become block objects whose missing
 /// attributes are references.
-fn to_val(v: &Value, addr: &str) -> Val {
+fn to_val(v: &Json, addr: &str) -> Value {
     match v {
-        Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
-            Val::list(
+        Json::Array(items) if items.iter().all(Json::is_object) && !items.is_empty() => {
+            Value::list(
                 items
                     .iter()
                     .enumerate()
@@ -292,28 +284,28 @@ fn to_val(v: &Value, addr: &str) -> Val {
                     .collect(),
             )
         }
-        Value::Object(m) => Val::new(V::Obj(Arc::new(Obj {
+        Json::Object(m) => Value::new(ValueKind::Resource(Arc::new(ResourceBody {
             addr: addr.to_string(),
             attrs: m
                 .iter()
                 .map(|(k, x)| (k.clone(), to_val(x, &format!("{addr}.{k}"))))
                 .collect(),
         }))),
-        _ => Val::from_json(v),
+        _ => Value::from_json(v),
     }
 }
 
-fn unknown_paths(v: &Value, p: &mut Vec<PathSeg>, out: &mut Vec<Vec<PathSeg>>) {
+fn unknown_paths(v: &Json, p: &mut Vec<PathSeg>, out: &mut Vec<Vec<PathSeg>>) {
     match v {
-        Value::Bool(true) => out.push(p.clone()),
-        Value::Object(m) => {
+        Json::Bool(true) => out.push(p.clone()),
+        Json::Object(m) => {
             for (k, x) in m {
                 p.push(seg(k));
                 unknown_paths(x, p, out);
                 p.pop();
             }
         }
-        Value::Array(items) => {
+        Json::Array(items) => {
             for (i, x) in items.iter().enumerate() {
                 p.push(PathSeg::Index(i));
                 unknown_paths(x, p, out);
@@ -339,7 +331,7 @@ fn dotted(p: &[PathSeg]) -> String {
 }
 
 /// Sets a value at a path of an attribute map, making room in lists and objects.
-fn set_path(attrs: &mut BTreeMap<String, Val>, p: &[PathSeg], v: Val) {
+fn set_path(attrs: &mut BTreeMap<String, Value>, p: &[PathSeg], v: Value) {
     let Some((PathSeg::Key(first), rest)) = p.split_first() else {
         return;
     };
@@ -353,18 +345,18 @@ fn set_path(attrs: &mut BTreeMap<String, Val>, p: &[PathSeg], v: Val) {
     set_in(cur, rest, v);
 }
 
-fn set_in(cur: &mut Val, p: &[PathSeg], v: Val) {
+fn set_in(cur: &mut Value, p: &[PathSeg], v: Value) {
     let Some((head, rest)) = p.split_first() else {
         *cur = v;
         return;
     };
-    match (head, &mut cur.v) {
-        (PathSeg::Index(i), V::List(items)) => {
+    match (head, &mut cur.kind) {
+        (PathSeg::Index(i), ValueKind::List(items)) => {
             if let Some(x) = items.get_mut(*i) {
                 set_in(x, rest, v);
             }
         }
-        (PathSeg::Key(k), V::Obj(o)) => {
+        (PathSeg::Key(k), ValueKind::Resource(o)) => {
             let o = Arc::make_mut(o);
             match o.attrs.get_mut(k) {
                 Some(x) if !rest.is_empty() => set_in(x, rest, v),
@@ -374,7 +366,7 @@ fn set_in(cur: &mut Val, p: &[PathSeg], v: Val) {
                 _ => {}
             }
         }
-        (PathSeg::Key(k), V::Map(m)) => match m.get_mut(k) {
+        (PathSeg::Key(k), ValueKind::Map(m)) => match m.get_mut(k) {
             Some(x) if !rest.is_empty() => set_in(x, rest, v),
             _ if rest.is_empty() => {
                 m.insert(k.clone(), v);
@@ -387,18 +379,18 @@ fn set_in(cur: &mut Val, p: &[PathSeg], v: Val) {
 
 /// Spans of every attribute path of a planned resource's values, up to a few levels deep.
 fn walk_spans(
-    v: &Value,
+    v: &Json,
     tf_path: &mut Vec<PathSeg>,
     json_path: &[PathSeg],
     locate: &dyn Fn(&[PathSeg]) -> Option<Span>,
-    out: &mut Vec<(Vec<PathSeg>, Src)>,
+    out: &mut Vec<(Vec<PathSeg>, StackSpan)>,
 ) {
     if tf_path.len() > 6 {
         return;
     }
-    let children: Vec<(PathSeg, &Value)> = match v {
-        Value::Object(m) => m.iter().map(|(k, x)| (seg(k), x)).collect(),
-        Value::Array(items) => items
+    let children: Vec<(PathSeg, &Json)> = match v {
+        Json::Object(m) => m.iter().map(|(k, x)| (seg(k), x)).collect(),
+        Json::Array(items) => items
             .iter()
             .enumerate()
             .map(|(i, x)| (PathSeg::Index(i), x))
@@ -410,7 +402,7 @@ fn walk_spans(
         let mut jp = json_path.to_vec();
         jp.push(s);
         if let Some(span) = locate(&jp) {
-            out.push((tf_path.clone(), Src { file: 0, span }));
+            out.push((tf_path.clone(), StackSpan { file: 0, span }));
         }
         walk_spans(x, tf_path, &jp, locate, out);
         tf_path.pop();
@@ -420,7 +412,7 @@ fn walk_spans(
 // ---------------------------------------------------------------------- configuration references
 
 /// The JSON value at a path.
-fn json_at<'v>(v: &'v Value, p: &[PathSeg]) -> Option<&'v Value> {
+fn json_at<'v>(v: &'v Json, p: &[PathSeg]) -> Option<&'v Json> {
     let mut cur = v;
     for s in p {
         cur = match s {
@@ -434,7 +426,7 @@ fn json_at<'v>(v: &'v Value, p: &[PathSeg]) -> Option<&'v Value> {
 /// An after-apply value rebuilt from the plan's `configuration`: the references of the
 /// expression that sets it, followed through module inputs and outputs. `None` when the plan
 /// has no configuration for the resource; `Some(None)` when the configuration does not set it.
-fn config_value(doc: &Value, p: &Planned, path: &[PathSeg], all: &[&str]) -> Option<Option<Val>> {
+fn config_value(doc: &Json, p: &Planned, path: &[PathSeg], all: &[&str]) -> Option<Option<Value>> {
     let modules = module_names(&p.module);
     let module_cfg = module_config(doc, &modules)?;
     let local = format!("{}.{}", p.typ, name_of(&p.addr, &p.module)?);
@@ -442,7 +434,7 @@ fn config_value(doc: &Value, p: &Planned, path: &[PathSeg], all: &[&str]) -> Opt
         .get("resources")?
         .as_array()?
         .iter()
-        .find(|r| r.get("address").and_then(Value::as_str) == Some(local.as_str()))?;
+        .find(|r| r.get("address").and_then(Json::as_str) == Some(local.as_str()))?;
     let mut expr = res.get("expressions");
     for s in path {
         expr = expr.and_then(|e| match s {
@@ -457,13 +449,13 @@ fn config_value(doc: &Value, p: &Planned, path: &[PathSeg], all: &[&str]) -> Opt
     let list_attr =
         matches!(path.last(), Some(PathSeg::Key(k)) if k.ends_with("_ids") || k.ends_with("_arns"));
     Some(Some(if refs.is_empty() {
-        Val::reference(format!("{}{}", p.addr, dotted(path)))
+        Value::reference(format!("{}{}", p.addr, dotted(path)))
     } else if list_attr || refs.len() > 1 {
-        Val::list(refs.into_iter().map(Val::reference).collect())
+        Value::list(refs.into_iter().map(Value::reference).collect())
     } else {
         refs.into_iter()
             .next()
-            .map_or_else(Val::null, Val::reference)
+            .map_or_else(Value::null, Value::reference)
     }))
 }
 
@@ -485,7 +477,7 @@ fn module_names(module: &str) -> Vec<String> {
     out
 }
 
-fn module_config<'a>(doc: &'a Value, names: &[String]) -> Option<&'a Value> {
+fn module_config<'a>(doc: &'a Json, names: &[String]) -> Option<&'a Json> {
     let mut m = doc.pointer("/configuration/root_module")?;
     for n in names {
         m = m.get("module_calls")?.get(n)?.get("module")?;
@@ -505,20 +497,20 @@ fn name_of<'a>(addr: &'a str, module: &str) -> Option<&'a str> {
 }
 
 fn resolve_refs(
-    doc: &Value,
+    doc: &Json,
     modules: &[String],
     module_addr: &str,
-    expr: &Value,
+    expr: &Json,
     all: &[&str],
     depth: usize,
 ) -> Vec<String> {
     if depth > 8 {
         return Vec::new();
     }
-    let Some(refs) = expr.get("references").and_then(Value::as_array) else {
+    let Some(refs) = expr.get("references").and_then(Json::as_array) else {
         return Vec::new();
     };
-    let refs: Vec<&str> = refs.iter().filter_map(Value::as_str).collect();
+    let refs: Vec<&str> = refs.iter().filter_map(Json::as_str).collect();
     // Terraform lists `aws_subnet.a.id` and `aws_subnet.a`: keep the most precise.
     let refs: Vec<&str> = refs
         .iter()

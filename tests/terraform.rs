@@ -1,12 +1,13 @@
-//! End-to-end tests of the Terraform source: HCL (or plan JSON) text in, canonical resources out.
+//! End-to-end tests of the Terraform source through its public entry point
+//! (`source::terraform::load`): HCL (or plan JSON) text in, canonical resources out.
 
 use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::{load, Inputs, TerraformOptions};
-use crate::model::{Level, PathSeg, Resource};
-use crate::source::Loaded;
+use blogaudit::model::{Level, PathSeg, Resource};
+use blogaudit::source::terraform::{load, parse_var, Inputs, TerraformOptions};
+use blogaudit::source::Loaded;
 
 /// Writes `files` under a fresh temp dir and returns it.
 fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -1113,12 +1114,9 @@ fn bad_plans_are_diagnosed() {
 
 #[test]
 fn var_arguments_are_split() {
-    assert_eq!(
-        super::parse_var("a=b=c").unwrap(),
-        ("a".into(), "b=c".into())
-    );
-    assert!(super::parse_var("novalue").is_err());
-    assert!(super::parse_var("=x").is_err());
+    assert_eq!(parse_var("a=b=c").unwrap(), ("a".into(), "b=c".into()));
+    assert!(parse_var("novalue").is_err());
+    assert!(parse_var("=x").is_err());
 }
 
 #[test]
