@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod merge;
 pub mod model;
 pub mod report;
 pub mod rules;
@@ -39,6 +40,8 @@ pub struct ScanOptions {
     pub today: i64,
     /// `--var-file` and `--var` for Terraform roots.
     pub terraform: source::terraform::TerraformOptions,
+    /// `--no-cache`, `--helm-values`, `--helm-set` for kustomize roots and Helm charts.
+    pub render: source::RenderOptions,
 }
 
 /// Everything a scan produced.
@@ -158,7 +161,7 @@ pub fn scan_with(
         timings.push((name, clock.elapsed()));
         clock = std::time::Instant::now();
     };
-    let loaded = source::load_with(&opts.paths, &opts.base, &opts.terraform);
+    let loaded = source::load_all(&opts.paths, &opts.base, &opts.terraform, &opts.render);
     lap("load");
     diagnostics.extend(loaded.diagnostics);
     let files: HashMap<String, Arc<SourceFile>> = loaded
@@ -181,6 +184,7 @@ pub fn scan_with(
         &config,
         opts.today,
     ));
+    merge::rendered(&mut findings);
     diagnostics.sort_by(|a, b| (&a.file, a.pos, a.code).cmp(&(&b.file, b.pos, b.code)));
     lap("suppress");
     ScanOutcome {

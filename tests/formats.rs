@@ -530,6 +530,7 @@ fn finding(rule: &str, name: &str, location: Location, message: &str) -> Finding
         fix: None,
         fingerprint: format!("fp-{rule}-{message}"),
         suppression: None,
+        roots: Vec::new(),
     }
 }
 

@@ -2,11 +2,13 @@
 
 mod diagnostic;
 mod inventory;
+mod rendered;
 mod resource;
 
 pub use diagnostic::{Diagnostic, Level, CODES};
 pub use inventory::Inventory;
+pub use rendered::{Layer, Trace};
 pub use resource::{
-    locate_tree, pointer, Origin, PathSeg, Pos, Resource, SourceFile, Span, SpanIndex, SpanNode,
+    locate_index, locate_tree, pointer, Origin, PathSeg, Pos, Resource, SourceFile, Span, SpanIndex, SpanNode,
     CLUSTER_SCOPED,
 };
