@@ -89,6 +89,25 @@ fn normalised(f: &Finding) -> String {
     if !r.namespace.is_empty() {
         m = m.replace(&format!("{}/{}", r.namespace, r.name), "\u{0}");
         m = m.replace(&format!("\"{}\"", r.namespace), "\u{1}");
+        // Other objects of the same namespace: `ServiceAccount b/default`.
+        m = replace_word(&m, &format!("{}/", r.namespace), "\u{1}/");
     }
     m.replace(&format!("{} {}", r.kind, r.name), "\u{0}")
+}
+
+/// Replaces `from` where it starts a word (not inside a longer name such as `data/`).
+fn replace_word(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(from) {
+        let starts_word = rest[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || "-_.".contains(c)));
+        out.push_str(&rest[..i]);
+        out.push_str(if starts_word { to } else { from });
+        rest = &rest[i + from.len()..];
+    }
+    out.push_str(rest);
+    out
 }

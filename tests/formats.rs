@@ -613,7 +613,10 @@ fn object_findings_and_unchecked_resources() {
         }
     );
     assert_eq!(suites["blogaudit inputs"].errors, 1);
-    assert_eq!((total.failures, total.skipped, total.errors), (2, 1, 1));
+    // The input warning (something knowingly not checked) is a skipped case.
+    assert_eq!(suites["blogaudit inputs"].skipped, 1);
+    assert_eq!((total.failures, total.skipped, total.errors), (2, 2, 1));
+    assert!(xml.contains("<skipped message=\"warning[w-code]: a warning\"/>"));
     assert!(xml.contains(
         "<testcase classname=\"cluster:prod/Service/shop/web\" name=\"Service/shop/web\">"
     ));

@@ -9,6 +9,6 @@ pub use diagnostic::{Diagnostic, Level, CODES};
 pub use inventory::Inventory;
 pub use rendered::{Layer, Trace};
 pub use resource::{
-    locate_index, locate_tree, pointer, Origin, PathSeg, Pos, Resource, SourceFile, Span, SpanIndex, SpanNode,
-    CLUSTER_SCOPED,
+    locate_index, locate_tree, pointer, Origin, PathSeg, Pos, Resource, SourceFile, Span,
+    SpanIndex, SpanNode, CLUSTER_SCOPED,
 };

@@ -44,9 +44,10 @@ pub fn load(dir: &Path, base: &Path, opts: &HelmOptions) -> Loaded {
             ..Loaded::default()
         };
     };
-    let release = dir
-        .file_name()
-        .map_or_else(|| "release".to_string(), |n| n.to_string_lossy().into_owned());
+    let release = dir.file_name().map_or_else(
+        || "release".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let mut cmd = Command::new(helm);
     cmd.arg("template").arg(&release).arg(dir);
     for v in &opts.values {
@@ -76,7 +77,9 @@ fn failed(chart: &str, message: String) -> Loaded {
         diagnostics: vec![Diagnostic::error("helm", message)
             .in_file(chart)
             .at(Pos { line: 1, column: 1 })
-            .help("fix the chart or its values; `helm template RELEASE CHART` shows the same error")],
+            .help(
+                "fix the chart or its values; `helm template RELEASE CHART` shows the same error",
+            )],
         ..Loaded::default()
     }
 }
@@ -113,9 +116,14 @@ fn trace(dir: &Path, base: &Path, chart_shown: &str, output: &str) -> Loaded {
         .resources
         .into_iter()
         .map(|resource| {
+            // The object's first line (a document's span may start at its `---`).
             let line = match &resource.origin {
-                Origin::File { span, .. } => span.start.line,
-                Origin::Object { .. } => 0,
+                Origin::File {
+                    spans: SpanIndex::Tree(nodes),
+                    span,
+                    ..
+                } => nodes.first().map_or(span.start.line, |n| n.start.line),
+                _ => 0,
             };
             let template = sources
                 .iter()
@@ -348,14 +356,12 @@ fn walk(
                 // The item whose `name:` line names it.
                 let mut from = range.0;
                 let hit = loop {
-                    let Some((line, col, value_col)) = find_key(lines, (from, range.1), "name", parent)
+                    let Some((line, col, value_col)) =
+                        find_key(lines, (from, range.1), "name", parent)
                     else {
                         break None;
                     };
-                    let written = lines[line]
-                        .chars()
-                        .skip(value_col)
-                        .collect::<String>();
+                    let written = lines[line].chars().skip(value_col).collect::<String>();
                     let written = written.trim().trim_matches(['"', '\'']);
                     if written == name {
                         break Some((line, col));

@@ -219,7 +219,8 @@ fn discover(
                 walker.skip_current_dir();
                 continue;
             }
-            if path.join("Chart.yaml").is_file() && !chart_roots.iter().any(|c| path.starts_with(c)) {
+            if path.join("Chart.yaml").is_file() && !chart_roots.iter().any(|c| path.starts_with(c))
+            {
                 // The chart is one input; its templates are not manifests until rendered.
                 inputs.push(Input::Chart(path.to_path_buf()));
                 chart_roots.push(path.to_path_buf());

@@ -100,17 +100,16 @@ pub fn load(plan: &Plan, base: &Path, cache: &Cache) -> Loaded {
             a
         });
     out.files.extend(facts.values().map(|f| f.file.clone()));
-    out.files
-        .extend(manifests.values().map(|m| m.file.clone()));
+    out.files.extend(manifests.values().map(|m| m.file.clone()));
     out.diagnostics.push(Diagnostic::note(
         "kustomize-roots",
         format!(
             "kustomize: {} root(s) rendered, {from_cache} from the render cache ({})",
             plan.roots.len(),
-            cache.dir.as_ref().map_or_else(
-                || "cache off".to_string(),
-                |d| d.display().to_string()
-            ),
+            cache
+                .dir
+                .as_ref()
+                .map_or_else(|| "cache off".to_string(), |d| d.display().to_string()),
         ),
     ));
     out
@@ -232,12 +231,10 @@ fn trace_root(
                     entry = (kfile(facts, k, &root_file), s);
                 }
             }
-        } else if let Some((k, s)) = closure.iter().find_map(|k| {
-            Some((
-                *k,
-                trace::resource_entry(k, None, origin.repo.as_deref())?,
-            ))
-        }) {
+        } else if let Some((k, s)) = closure
+            .iter()
+            .find_map(|k| Some((*k, trace::resource_entry(k, None, origin.repo.as_deref())?)))
+        {
             entry = (kfile(facts, k, &root_file), s);
         }
         let name = r.name.clone();
@@ -325,8 +322,7 @@ fn mask_generator_literals(text: &str) -> String {
                     PathSeg::Key("literals".into()),
                     PathSeg::Index(j),
                 ];
-                if let Some((node, 4)) = crate::model::locate_tree(&doc.nodes, &doc.value, &path)
-                {
+                if let Some((node, 4)) = crate::model::locate_tree(&doc.nodes, &doc.value, &path) {
                     ranges.push((node.start, node.end));
                 }
             }

@@ -165,7 +165,10 @@ fn kubectl_version(cache: &Path) -> Option<String> {
     if let Ok(v) = std::fs::read_to_string(&memo) {
         return Some(v);
     }
-    let out = Command::new(&exe).args(["version", "--client"]).output().ok()?;
+    let out = Command::new(&exe)
+        .args(["version", "--client"])
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }

@@ -175,72 +175,85 @@ pub fn patches(
         return Vec::new();
     };
     let mut out = Vec::new();
-    let mut add = |text: &str, file: &Arc<SourceFile>, shift: &dyn Fn(Pos) -> Pos, target: Option<&Value>| {
-        let (docs, _) = yaml::parse_stream(text);
-        let target_kind = target
-            .and_then(|t| t.get("kind"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let target_name = target
-            .and_then(|t| t.get("name"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        for d in docs {
-            let nodes: Vec<SpanNode> = d
-                .nodes
-                .iter()
-                .map(|n| SpanNode {
-                    key: shift(n.key),
-                    start: shift(n.start),
-                    end: shift(n.end),
-                    size: n.size,
-                })
-                .collect();
-            if let Some(ops) = d.value.as_array() {
-                for (i, op) in ops.iter().enumerate() {
-                    let kind = op.get("op").and_then(Value::as_str);
-                    let (Some("add" | "replace"), Some(value), Some(at)) =
-                        (kind, op.get("value"), op.get("path").and_then(Value::as_str))
-                    else {
-                        continue;
-                    };
-                    let Some(at) = parse_pointer(at) else { continue };
-                    let path = [PathSeg::Index(i), PathSeg::Key("value".into())];
-                    let Some((idx, 2)) = locate_index(&nodes, &d.value, &path) else {
-                        continue;
-                    };
-                    let size = nodes[idx].size as usize;
+    let mut add =
+        |text: &str, file: &Arc<SourceFile>, shift: &dyn Fn(Pos) -> Pos, target: Option<&Value>| {
+            let (docs, _) = yaml::parse_stream(text);
+            let target_kind = target
+                .and_then(|t| t.get("kind"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let target_name = target
+                .and_then(|t| t.get("name"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            for d in docs {
+                let nodes: Vec<SpanNode> = d
+                    .nodes
+                    .iter()
+                    .map(|n| SpanNode {
+                        key: shift(n.key),
+                        start: shift(n.start),
+                        end: shift(n.end),
+                        size: n.size,
+                    })
+                    .collect();
+                if let Some(ops) = d.value.as_array() {
+                    for (i, op) in ops.iter().enumerate() {
+                        let kind = op.get("op").and_then(Value::as_str);
+                        let (Some("add" | "replace"), Some(value), Some(at)) = (
+                            kind,
+                            op.get("value"),
+                            op.get("path").and_then(Value::as_str),
+                        ) else {
+                            continue;
+                        };
+                        let Some(at) = parse_pointer(at) else {
+                            continue;
+                        };
+                        let path = [PathSeg::Index(i), PathSeg::Key("value".into())];
+                        let Some((idx, 2)) = locate_index(&nodes, &d.value, &path) else {
+                            continue;
+                        };
+                        let size = nodes[idx].size as usize;
+                        out.push(Patch {
+                            kind: target_kind.clone(),
+                            name: target_name.clone(),
+                            layer: Layer {
+                                file: file.clone(),
+                                nodes: nodes[idx..idx + size].into(),
+                                body: Arc::new(value.clone()),
+                                at,
+                            },
+                        });
+                    }
+                } else if d.value.is_object() {
+                    let own_kind = d
+                        .value
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    let own_name = d
+                        .value
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
                     out.push(Patch {
-                        kind: target_kind.clone(),
-                        name: target_name.clone(),
+                        kind: target_kind.clone().or(own_kind),
+                        name: if target.is_some() {
+                            target_name.clone()
+                        } else {
+                            own_name
+                        },
                         layer: Layer {
                             file: file.clone(),
-                            nodes: nodes[idx..idx + size].into(),
-                            body: Arc::new(value.clone()),
-                            at,
+                            nodes: nodes.into(),
+                            body: Arc::new(d.value),
+                            at: Vec::new(),
                         },
                     });
                 }
-            } else if d.value.is_object() {
-                let own_kind = d.value.get("kind").and_then(Value::as_str).map(str::to_string);
-                let own_name = d
-                    .value
-                    .pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                out.push(Patch {
-                    kind: target_kind.clone().or(own_kind),
-                    name: if target.is_some() { target_name.clone() } else { own_name },
-                    layer: Layer {
-                        file: file.clone(),
-                        nodes: nodes.into(),
-                        body: Arc::new(d.value),
-                        at: Vec::new(),
-                    },
-                });
             }
-        }
-    };
+        };
     let id = |p: Pos| p;
     for field_name in ["patches", "patchesJson6902", "patchesStrategicMerge"] {
         let list = doc.value.get(field_name).and_then(Value::as_array);
