@@ -364,6 +364,26 @@ secretGenerator:
     let (code, out) = env.scan(&["--format", "json"]);
     assert_eq!(code, 1, "{out}");
     assert!(!out.contains("gen-LEAKME"), "{out}");
+    // The render cache holds the objects as the rules see them: Secret values redacted.
+    let cache = env.cache.path().join("blogaudit/kustomize");
+    let entries: Vec<_> = fs::read_dir(&cache)
+        .expect("cache written")
+        .flatten()
+        .collect();
+    assert!(entries.len() >= 2, "an entry and the kubectl version");
+    for e in entries {
+        let text = fs::read_to_string(e.path()).unwrap_or_default();
+        assert!(
+            !text.contains("gen-LEAKME"),
+            "{}: {text}",
+            e.path().display()
+        );
+    }
+    let mode = fs::metadata(&cache)
+        .expect("cache dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "the cache is private: {mode:o}");
     let report: Value = serde_json::from_str(&out).expect("JSON");
     let s = |x: &str| x.to_string();
     assert_eq!(

@@ -37,6 +37,8 @@ pub struct Kustomization {
     pub resources: Vec<PathBuf>,
     /// Patch files it applies.
     pub patches: Vec<PathBuf>,
+    /// Each local `resources`/`bases` entry resolved: field, index, path (file or directory).
+    pub entries: Vec<(&'static str, usize, PathBuf)>,
     /// It reads something remote (a URL resource, a Helm chart): never cached.
     pub remote: bool,
 }
@@ -74,6 +76,7 @@ impl Kustomization {
             reads: Vec::new(),
             resources: Vec::new(),
             patches: Vec::new(),
+            entries: Vec::new(),
             remote: false,
         };
         if let Some(d) = &doc {
@@ -85,12 +88,15 @@ impl Kustomization {
 
     fn collect(&mut self, v: &Value) {
         for field in ["resources", "bases", "components"] {
-            for entry in strings(v.get(field)) {
+            for (i, entry) in strings(v.get(field)).enumerate() {
                 if is_remote(entry) {
                     self.remote = true;
                     continue;
                 }
                 let p = normalise(&self.dir.join(entry));
+                if field != "components" {
+                    self.entries.push((field, i, p.clone()));
+                }
                 if p.is_dir() {
                     self.includes.push(p);
                 } else if field == "resources" {

@@ -199,10 +199,16 @@ fn trace_root(
         .filter_map(|k| facts.get(k.dir.as_path()))
         .flat_map(|f| &f.patches)
         .collect();
-    let (parsed, _) = k8s::parse(&root_shown, &rendered.yaml);
-    let mut resources = Vec::with_capacity(parsed.resources.len());
-    for mut r in parsed.resources {
-        let origin = trace::take_origin(&mut r.body, &rendered.wrapper);
+    let mut resources = Vec::with_capacity(rendered.objects.len());
+    for body in &rendered.objects {
+        let mut body = body.clone();
+        let origin = trace::take_origin(&mut body, &rendered.wrapper);
+        let placeholder = Origin::Object {
+            reference: String::new(),
+        };
+        let Some(mut r) = crate::model::Resource::from_k8s(body, placeholder) else {
+            continue;
+        };
         let mut entry = (root_file.clone(), root_entry);
         let mut source: Option<(Layer, String)> = None;
         if let (Some(path), None) = (&origin.path, &origin.repo) {
@@ -273,8 +279,7 @@ fn trace_root(
     }
     Loaded {
         resources,
-        files: Vec::new(),
-        diagnostics: parsed.diagnostics,
+        ..Loaded::default()
     }
 }
 

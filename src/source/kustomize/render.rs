@@ -11,6 +11,7 @@ use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::graph::{absolute, Graph};
@@ -47,8 +48,9 @@ impl Cache {
 /// One root's rendered output.
 #[derive(Debug)]
 pub struct Rendered {
-    /// The YAML stream kubectl printed.
-    pub yaml: String,
+    /// The objects kubectl printed, Secret values already redacted (so the cache never holds
+    /// them), origin annotations still on.
+    pub objects: Vec<Value>,
     /// The wrapper directory the origin annotations are relative to.
     pub wrapper: PathBuf,
     /// Read from the cache (no kubectl run).
@@ -108,8 +110,10 @@ fn run(root: &Path) -> Result<Rendered, Failure> {
     let _ = std::fs::remove_dir_all(&wrapper);
     let output = output?;
     if output.status.success() {
+        let yaml = String::from_utf8_lossy(&output.stdout);
+        let (parsed, _) = crate::source::k8s::parse("", &yaml);
         return Ok(Rendered {
-            yaml: String::from_utf8_lossy(&output.stdout).into_owned(),
+            objects: parsed.resources.into_iter().map(|r| r.body).collect(),
             wrapper,
             cached: false,
         });
@@ -173,7 +177,7 @@ fn kubectl_version(cache: &Path) -> Option<String> {
         return None;
     }
     let v = String::from_utf8_lossy(&out.stdout).into_owned();
-    let _ = std::fs::create_dir_all(cache).and_then(|()| std::fs::write(&memo, &v));
+    let _ = create_private_dir(cache).and_then(|()| std::fs::write(&memo, &v));
     Some(v)
 }
 
@@ -219,12 +223,12 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// An entry is the wrapper directory on its first line, then the output.
+/// An entry is the wrapper directory on its first line, then the objects as a JSON array.
 fn read_entry(path: &Path) -> Option<Rendered> {
     let text = std::fs::read_to_string(path).ok()?;
-    let (wrapper, yaml) = text.split_once('\n')?;
+    let (wrapper, json) = text.split_once('\n')?;
     Some(Rendered {
-        yaml: yaml.to_string(),
+        objects: serde_json::from_str(json).ok()?,
         wrapper: PathBuf::from(wrapper),
         cached: true,
     })
@@ -241,15 +245,27 @@ fn write_entry(dir: &Path, key: &str, r: &Rendered) {
         std::process::id(),
         WRAPPERS.fetch_add(1, Ordering::Relaxed)
     ));
-    let written = std::fs::create_dir_all(dir)
+    let Ok(json) = serde_json::to_vec(&r.objects) else {
+        return;
+    };
+    let written = create_private_dir(dir)
         .and_then(|()| std::fs::File::create(&tmp))
         .and_then(|mut f| {
             f.write_all(wrapper.as_bytes())?;
             f.write_all(b"\n")?;
-            f.write_all(r.yaml.as_bytes())
+            f.write_all(&json)
         })
         .and_then(|()| std::fs::rename(&tmp, dir.join(key)));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
+}
+
+/// The cache directory, readable by its owner only (rendered objects are the user's config).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }

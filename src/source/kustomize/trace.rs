@@ -123,17 +123,16 @@ pub fn field(k: &Kustomization, path: &[PathSeg]) -> Option<Span> {
 /// `repo`.
 #[must_use]
 pub fn resource_entry(k: &Kustomization, file: Option<&Path>, repo: Option<&str>) -> Option<Span> {
+    if let Some(f) = file {
+        let (field_name, i, _) = k.entries.iter().find(|(_, _, p)| p == f)?;
+        return field(k, &[PathSeg::Key((*field_name).into()), PathSeg::Index(*i)]);
+    }
+    let repo = repo?.trim_end_matches(".git");
     let doc = k.doc.as_ref()?;
     for field_name in ["resources", "bases"] {
         let list = doc.value.get(field_name).and_then(Value::as_array);
         for (i, e) in list.into_iter().flatten().enumerate() {
-            let Some(e) = e.as_str() else { continue };
-            let hit = match (file, repo) {
-                (Some(f), _) => normalise(&k.dir.join(e)) == f,
-                (None, Some(r)) => e.contains(r.trim_end_matches(".git")),
-                (None, None) => false,
-            };
-            if hit {
+            if e.as_str().is_some_and(|e| e.contains(repo)) {
                 return field(k, &[PathSeg::Key(field_name.into()), PathSeg::Index(i)]);
             }
         }
