@@ -13,9 +13,11 @@ use super::resource::{locate_index, PathSeg, SourceFile, Span, SpanNode};
 /// One file's contribution to a rendered object: a source document or a patch.
 #[derive(Clone, Debug)]
 pub struct Layer {
+    /// The file findings point into when this layer sets the field.
     pub file: Arc<SourceFile>,
     /// Node spans of `body`, in pre-order (the subtree of a JSON 6902 operation's `value`).
     pub nodes: Arc<[SpanNode]>,
+    /// The layer's content as written, aligned with `nodes`.
     pub body: Arc<Value>,
     /// Where `body` sits in the rendered object: empty for a document or a strategic-merge
     /// patch, the operation's path for a JSON 6902 `add`/`replace`.

@@ -53,6 +53,7 @@ enum Input {
 pub struct RenderOptions {
     /// `--no-cache`: render every kustomize root again, and keep nothing.
     pub no_cache: bool,
+    /// `--helm-values` and `--helm-set`, for every chart.
     pub helm: helm::HelmOptions,
 }
 

@@ -17,8 +17,10 @@ pub const ORIGIN: &str = "config.kubernetes.io/origin";
 /// One document of a source file: what a rendered object may come from.
 #[derive(Debug)]
 pub struct SourceDoc {
+    /// Kind and name as declared: what a rendered object is matched on.
     pub kind: String,
     pub name: String,
+    /// Spans and content of the document, shared by every object rendered from it.
     pub nodes: Arc<[SpanNode]>,
     pub body: Arc<Value>,
 }
@@ -35,6 +37,7 @@ pub struct SourceManifest {
 pub struct Patch {
     kind: Option<String>,
     name: Option<String>,
+    /// The patch's content and where it is.
     pub layer: Layer,
 }
 
