@@ -226,6 +226,10 @@ fn hex(bytes: &[u8]) -> String {
 /// An entry is the wrapper directory on its first line, then the objects as a JSON array.
 fn read_entry(path: &Path) -> Option<Rendered> {
     let text = std::fs::read_to_string(path).ok()?;
+    // A used entry is young again: pruning removes only what no scan reads.
+    if let Ok(f) = std::fs::File::options().append(true).open(path) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
     let (wrapper, json) = text.split_once('\n')?;
     Some(Rendered {
         objects: serde_json::from_str(json).ok()?,
@@ -259,6 +263,35 @@ fn write_entry(dir: &Path, key: &str, r: &Rendered) {
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
+    prune(dir);
+}
+
+/// Entries unused for this long are removed (once per run, when something is written), so
+/// the cache does not grow with every edit of a tree.
+const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+fn prune(dir: &Path) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !DONE.swap(true, Ordering::Relaxed) {
+        prune_now(dir);
+    }
+}
+
+fn prune_now(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > MAX_AGE);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// The cache directory, readable by its owner only (rendered objects are the user's config).
@@ -268,4 +301,38 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_read_stay_and_entries_unread_for_30_days_go() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let long_ago = std::time::SystemTime::now() - MAX_AGE - MAX_AGE;
+        let age = |name: &str| {
+            let f = std::fs::File::options()
+                .append(true)
+                .open(dir.path().join(name))
+                .expect("open");
+            f.set_modified(long_ago).expect("set mtime");
+        };
+        let object = Rendered {
+            objects: vec![serde_json::json!({"kind": "ConfigMap"})],
+            wrapper: PathBuf::from("/tmp/w"),
+            cached: false,
+        };
+        write_entry(dir.path(), "old", &object);
+        write_entry(dir.path(), "used", &object);
+        age("old");
+        age("used");
+        let hit = read_entry(&dir.path().join("used")).expect("an entry");
+        assert!(hit.cached);
+        assert_eq!(hit.objects, object.objects);
+        assert_eq!(hit.wrapper, object.wrapper);
+        prune_now(dir.path());
+        assert!(!dir.path().join("old").exists());
+        assert!(dir.path().join("used").exists());
+    }
 }
