@@ -24,7 +24,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan manifests, kustomizations and Terraform under PATHS.
+    /// Scan manifests, kustomizations, Helm charts and Terraform under PATHS.
+    #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
     /// List the rules.
     Rules {
@@ -62,6 +63,17 @@ pub enum Command {
         path: PathBuf,
     },
 }
+
+/// What `blogaudit scan --help` says about exit codes.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  no finding at or above --fail-on
+  1  a finding at or above --fail-on that is not suppressed
+  2  broken input or setup: malformed YAML, JSON or HCL, a file that cannot be read, a
+     kustomization that `kubectl kustomize` cannot render, a chart that `helm template`
+     cannot render, a bad config file or rule, an output file that cannot be written
+Not checked, reported as a note or warning, and not exit 2: YAML that is not Kubernetes,
+and a Helm chart when `helm` is not on PATH.";
 
 /// When a scan fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -148,6 +160,16 @@ pub struct ScanArgs {
     /// its own, e.g. `blogaudit/scan/terraform`, so code scanning keeps them apart.
     #[arg(long, value_name = "NAME", default_value = "blogaudit/scan")]
     pub category: String,
+    /// Render every kustomize root again instead of reading the render cache
+    /// ($XDG_CACHE_HOME/blogaudit or ~/.cache/blogaudit), and keep nothing there.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// A values file for every Helm chart, after the chart's values.yaml (repeatable).
+    #[arg(long = "helm-values", value_name = "FILE")]
+    pub helm_values: Vec<PathBuf>,
+    /// A value for every Helm chart, KEY=VALUE as `helm --set` takes it (repeatable).
+    #[arg(long = "helm-set", value_name = "KEY=VALUE")]
+    pub helm_set: Vec<String>,
     /// Scan the current directory, and report only findings in PATHS (for pre-commit, which
     /// passes the staged files); cross-resource rules still see the whole tree.
     #[arg(long)]
@@ -309,6 +331,9 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
         vars: args.vars.clone(),
         write_baseline: args.write_baseline.clone(),
         category: args.category.clone(),
+        no_cache: args.no_cache,
+        helm_values: args.helm_values.clone(),
+        helm_set: args.helm_set.clone(),
     };
     let fixing = (args.fix.is_some() || !args.fix_only.is_empty()).then(|| FixSettings {
         mode: args.fix.unwrap_or(FixMode::Safe),

@@ -257,12 +257,19 @@ fn collect(
             || format!("{} violates {}", ResourceRef::of(resource), meta.id),
             str::to_string,
         );
-        let location = match &resource.origin {
-            Origin::File { file, .. } => Location::File {
+        let location = match (&resource.origin, resource.place(&path)) {
+            (Origin::File { .. }, Some((file, node, _))) => Location::File {
                 path: file.path.clone(),
-                span: resource.locate(&path).map(|(s, _)| s).unwrap_or_default(),
+                span: Span {
+                    start: node.key,
+                    end: node.end,
+                },
             },
-            Origin::Object { reference } => Location::Object {
+            (Origin::File { file, .. }, None) => Location::File {
+                path: file.path.clone(),
+                span: Span::default(),
+            },
+            (Origin::Object { reference }, _) => Location::Object {
                 reference: reference.clone(),
             },
         };
@@ -272,7 +279,11 @@ fn collect(
                 || path.clone(),
                 |p| p.iter().filter_map(PathSeg::from_json).collect(),
             );
-            let (node, found) = resource.locate_node(&fix_path)?;
+            let (file, node, found) = resource.place(&fix_path)?;
+            // A fix edits the finding's file: a field set elsewhere (a patch) gets none.
+            if !matches!(&location, Location::File { path, .. } if *path == file.path) {
+                return None;
+            }
             let exists = found == fix_path.len();
             Some(Fix {
                 replace: exists.then_some(Span {
@@ -285,7 +296,8 @@ fn collect(
             })
         });
         let resource_ref = ResourceRef::of(resource);
-        let fingerprint = fingerprint::of(&meta.id, &location, &resource_ref, &path);
+        let fingerprint =
+            fingerprint::of(&meta.id, &location, &ResourceRef::identity(resource), &path);
         out.push(Finding {
             rule_id: meta.id.clone(),
             rule_name: meta.name.clone(),
@@ -297,6 +309,7 @@ fn collect(
             fix,
             fingerprint,
             suppression: None,
+            roots: resource.rendered_by().to_vec(),
         });
     }
 }

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | face | [`cli`], [`upload`] |
 //! | pipeline | [`pipeline`]: load → inventory → evaluate → suppress → select → outcome |
-//! | stages | [`source`], [`engine`], [`suppress`], [`select`], [`report`] |
+//! | stages | [`source`], [`engine`], [`suppress`], [`merge`], [`select`], [`report`] |
 //! | rules, config, edits | [`rules`], [`config`], [`fix`] (a finding's fix as a text edit) |
 //! | syntax | [`syntax`]: YAML with spans, positions |
 //! | model | [`model`]: resources, findings, diagnostics, the inventory |
@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod fix;
+pub mod merge;
 pub mod model;
 pub mod pipeline;
 pub mod report;

@@ -614,6 +614,7 @@ fn terraform_insertion_places_agree_with_the_loader() {
             }),
             fingerprint: String::new(),
             suppression: None,
+            roots: Vec::new(),
         };
         let e = fix::edit(&f, &text).unwrap_or_else(|s| panic!("{field}: {s}"));
         let fixed = fix::apply(&text, &[e]).unwrap();

@@ -533,6 +533,7 @@ fn finding(rule: &str, name: &str, location: Location, message: &str) -> Finding
         fix: None,
         fingerprint: format!("fp-{rule}-{message}"),
         suppression: None,
+        roots: Vec::new(),
     }
 }
 
@@ -615,7 +616,10 @@ fn object_findings_and_unchecked_resources() {
         }
     );
     assert_eq!(suites["blogaudit inputs"].errors, 1);
-    assert_eq!((total.failures, total.skipped, total.errors), (2, 1, 1));
+    // The input warning (something knowingly not checked) is a skipped case.
+    assert_eq!(suites["blogaudit inputs"].skipped, 1);
+    assert_eq!((total.failures, total.skipped, total.errors), (2, 2, 1));
+    assert!(xml.contains("<skipped message=\"warning[w-code]: a warning\"/>"));
     assert!(xml.contains(
         "<testcase classname=\"cluster:prod/Service/shop/web\" name=\"Service/shop/web\">"
     ));

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("engine", 3),
     ("suppress", 3),
     ("select", 3),
+    ("merge", 3),
     ("report", 3),
     ("pipeline", 4),
     ("upload", 5),

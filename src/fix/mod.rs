@@ -168,6 +168,7 @@ mod tests {
             }),
             fingerprint: String::new(),
             suppression: None,
+            roots: Vec::new(),
         }
     }
 

@@ -103,7 +103,16 @@ pub const CODES: &[(&str, &str)] = &[
     ("yaml-syntax", "a YAML or JSON file could not be parsed"),
     (
         "helm-template",
-        "a Helm template that must be rendered first",
+        "a Helm template outside a chart, not checked (a warning)",
+    ),
+    (
+        "helm-missing",
+        "a Helm chart not checked because `helm` is not on PATH (a warning)",
+    ),
+    ("helm", "a Helm chart that `helm template` could not render"),
+    (
+        "kustomize-roots",
+        "how many kustomize roots were rendered and how many came from the render cache",
     ),
     ("binary-file", "a binary file with a manifest extension"),
     ("not-utf8", "a file that is not UTF-8"),

@@ -89,6 +89,21 @@ impl ResourceRef {
             name: r.name.clone(),
         }
     }
+
+    /// What a finding's fingerprint names: for an object rendered by kustomize, its kind and
+    /// its name where it is declared, so the fingerprint is the same whichever roots render
+    /// it; for anything else, [`ResourceRef::of`].
+    #[must_use]
+    pub fn identity(r: &Resource) -> Self {
+        if r.rendered_by().is_empty() {
+            return Self::of(r);
+        }
+        Self {
+            kind: r.kind.clone(),
+            namespace: String::new(),
+            name: r.source_name().to_string(),
+        }
+    }
 }
 
 impl std::fmt::Display for ResourceRef {
@@ -116,6 +131,10 @@ pub struct Finding {
     /// Hash of rule, file, resource identity and field path: stable when unrelated lines move.
     pub fingerprint: String,
     pub suppression: Option<Suppression>,
+    /// The kustomize roots whose rendering gives this finding (display paths); empty for
+    /// files checked as they are.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roots: Vec<String>,
 }
 
 impl Finding {

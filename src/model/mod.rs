@@ -5,14 +5,16 @@ mod diagnostic;
 mod finding;
 pub mod fingerprint;
 mod inventory;
+mod rendered;
 mod resource;
 mod severity;
 
 pub use diagnostic::{Diagnostic, Level, CODES};
 pub use finding::{Checked, Finding, Fix, Location, ResourceRef, Suppression};
 pub use inventory::Inventory;
+pub use rendered::{Layer, Trace};
 pub use resource::{
-    locate_tree, pointer, InlineIgnore, Origin, PathSeg, Pos, Resource, SourceFile, Span,
-    SpanIndex, SpanNode, CLUSTER_SCOPED,
+    locate_index, locate_tree, pointer, InlineIgnore, Origin, PathSeg, Pos, Resource, SourceFile,
+    Span, SpanIndex, SpanNode, CLUSTER_SCOPED,
 };
 pub use severity::Severity;

@@ -100,12 +100,9 @@ pub struct SourceFile {
 pub enum SpanIndex {
     /// A YAML/JSON document: node spans in pre-order, aligned with the body's structure.
     Tree(Arc<[SpanNode]>),
-    /// A rendered resource (kustomize) mapped back to the document it came from: spans are
-    /// aligned with that source document, not with the rendered body.
-    Source {
-        nodes: Arc<[SpanNode]>,
-        body: Arc<Value>,
-    },
+    /// A rendered resource (kustomize) traced back to its source document, patches and
+    /// kustomization entry: each field resolves in the file that sets it.
+    Rendered(Arc<super::rendered::Trace>),
     /// A resource assembled from other syntax (Terraform): explicit field path → span pairs.
     /// Lookup takes the longest recorded prefix of the requested path.
     Map(Vec<(Vec<PathSeg>, Span)>),
@@ -239,7 +236,14 @@ impl Resource {
     /// Like [`Resource::locate`], with the node's key and value positions apart (for fixes).
     #[must_use]
     pub fn locate_node(&self, path: &[PathSeg]) -> Option<(SpanNode, usize)> {
-        let Origin::File { span, spans, .. } = &self.origin else {
+        self.place(path).map(|(_, n, found)| (n, found))
+    }
+
+    /// The file that holds the field at `path` (for a rendered object, the source document or
+    /// the patch that sets it), its node, and how many steps of `path` exist there.
+    #[must_use]
+    pub fn place(&self, path: &[PathSeg]) -> Option<(&Arc<SourceFile>, SpanNode, usize)> {
+        let Origin::File { file, span, spans } = &self.origin else {
             return None;
         };
         let whole = SpanNode {
@@ -248,11 +252,9 @@ impl Resource {
             end: span.end,
             size: 1,
         };
-        Some(match spans {
+        let (node, found) = match spans {
             SpanIndex::Tree(nodes) => locate_tree(nodes, &self.body, path).unwrap_or((whole, 0)),
-            SpanIndex::Source { nodes, body } => {
-                locate_tree(nodes, body, path).unwrap_or((whole, 0))
-            }
+            SpanIndex::Rendered(trace) => return Some(trace.place(&self.body, path)),
             SpanIndex::Map(entries) => entries
                 .iter()
                 .filter(|(p, _)| path.starts_with(p))
@@ -268,7 +270,33 @@ impl Resource {
                         p.len(),
                     )
                 }),
-        })
+        };
+        Some((file, node, found))
+    }
+
+    /// The kustomize roots that rendered this resource; empty for anything else.
+    #[must_use]
+    pub fn rendered_by(&self) -> &[String] {
+        match &self.origin {
+            Origin::File {
+                spans: SpanIndex::Rendered(t),
+                ..
+            } => &t.roots,
+            _ => &[],
+        }
+    }
+
+    /// The name the resource has where it is declared (before kustomize's prefixes and
+    /// suffixes): the same object rendered by several roots has one identity.
+    #[must_use]
+    pub fn source_name(&self) -> &str {
+        match &self.origin {
+            Origin::File {
+                spans: SpanIndex::Rendered(t),
+                ..
+            } if !t.source_name.is_empty() => &t.source_name,
+            _ => &self.name,
+        }
     }
 }
 
@@ -280,6 +308,13 @@ pub fn locate_tree(
     body: &Value,
     path: &[PathSeg],
 ) -> Option<(SpanNode, usize)> {
+    let (idx, found) = locate_index(nodes, body, path)?;
+    Some((*nodes.get(idx)?, found))
+}
+
+/// [`locate_tree`] giving the node's index in `nodes` (its subtree follows it).
+#[must_use]
+pub fn locate_index(nodes: &[SpanNode], body: &Value, path: &[PathSeg]) -> Option<(usize, usize)> {
     let mut idx = 0usize;
     let mut value = body;
     let mut found = 0usize;
@@ -310,5 +345,6 @@ pub fn locate_tree(
         idx = child;
         found += 1;
     }
-    Some((*nodes.get(idx)?, found))
+    nodes.get(idx)?;
+    Some((idx, found))
 }

@@ -380,6 +380,7 @@ mod tests {
             }),
             fingerprint: String::new(),
             suppression: None,
+            roots: Vec::new(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The pipeline: every stage of a run, in one place, for every mode.
 //!
 //! ```text
-//! config + rules ─► load ─► Inventory ─► evaluate ─► suppress ─► (write baseline) ─► select ─► Outcome
+//! config + rules ─► load ─► Inventory ─► evaluate ─► suppress ─► merge ─► (write baseline) ─► select ─► Outcome
 //! ```
 //!
 //! `scan` loads files ([`run`]); a mode with another source (the cluster, an admission review)
@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::engine;
+use crate::merge;
 use crate::model::{
     Checked, Diagnostic, Finding, Inventory, Level, Location, Resource, ResourceRef, Severity,
     SourceFile,
@@ -25,7 +26,7 @@ use crate::model::{
 use crate::report::{Format, Report};
 use crate::rules::RuleSet;
 use crate::select::{self, Baseline, Scope, SelectError};
-use crate::source::{self, terraform::TerraformOptions, Loaded};
+use crate::source::{self, helm::HelmOptions, terraform::TerraformOptions, Loaded, RenderOptions};
 use crate::suppress;
 
 /// Splits a Terraform `--var NAME=VALUE` argument (checked as the command line is parsed).
@@ -47,6 +48,12 @@ pub struct Options {
     pub var_files: Vec<PathBuf>,
     /// Terraform `--var NAME=VALUE` values, for every root module.
     pub vars: Vec<(String, String)>,
+    /// `--no-cache`: render every kustomize root again, and keep nothing.
+    pub no_cache: bool,
+    /// Helm `--values` files, for every chart.
+    pub helm_values: Vec<PathBuf>,
+    /// Helm `--set KEY=VALUE` settings, for every chart.
+    pub helm_set: Vec<String>,
     /// Write every finding (before selection) here as a baseline: SARIF when the file ends in
     /// `.sarif`, a JSON report otherwise.
     pub write_baseline: Option<PathBuf>,
@@ -200,7 +207,14 @@ pub fn run_with(
         var_files: opts.var_files.clone(),
         vars: opts.vars.clone(),
     };
-    let loaded = source::load_with(&opts.paths, &opts.base, &terraform);
+    let render = RenderOptions {
+        no_cache: opts.no_cache,
+        helm: HelmOptions {
+            values: opts.helm_values.clone(),
+            set: opts.helm_set.clone(),
+        },
+    };
+    let loaded = source::load_all(&opts.paths, &opts.base, &terraform, &render);
     let mut outcome = run_loaded(opts, selection, config, rules, diagnostics, loaded);
     outcome.timings.insert(0, ("load", started.elapsed()));
     outcome
@@ -243,6 +257,7 @@ pub fn run_loaded(
         &config,
         opts.today,
     ));
+    merge::rendered(&mut findings);
     diagnostics.sort_by(|a, b| (&a.file, a.pos, a.code).cmp(&(&b.file, b.pos, b.code)));
     lap("suppress");
     let mut outcome = Outcome {

@@ -14,10 +14,44 @@ pub fn render(r: &Report<'_>) -> String {
         .iter()
         .filter(|f| f.suppression.is_none())
         .map(issue)
+        .chain(r.diagnostics.iter().filter_map(warning))
         .collect();
     let mut s = serde_json::to_string_pretty(&issues).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// An input knowingly not checked (a Helm chart without helm), as an `info` issue so that
+/// the merge request shows it.
+fn warning(d: &crate::model::Diagnostic) -> Option<Value> {
+    if d.level != crate::model::Level::Warning {
+        return None;
+    }
+    let path = d.file.as_deref()?;
+    let line = d.pos.map_or(1, |p| p.line.max(1));
+    // Stable per problem and file, like a finding's.
+    let place = Location::File {
+        path: path.to_string(),
+        span: crate::model::Span::default(),
+    };
+    let subject = crate::model::ResourceRef {
+        kind: "diagnostic".into(),
+        namespace: String::new(),
+        name: String::new(),
+    };
+    Some(json!({
+        "type": "issue",
+        "engine_name": "blogaudit",
+        "check_name": d.code,
+        "description": d.one_line(),
+        "categories": ["Compatibility"],
+        "severity": "info",
+        "fingerprint": crate::model::fingerprint::of(d.code, &place, &subject, &[]),
+        "location": {
+            "path": path,
+            "lines": { "begin": line, "end": line },
+        },
+    }))
 }
 
 /// Code Quality severity (`blocker` is not used).

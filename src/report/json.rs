@@ -20,7 +20,7 @@ pub fn render(r: &Report<'_>) -> String {
         },
         "findings": r.findings.iter().map(|f| {
             let span = f.span();
-            json!({
+            let mut o = json!({
                 "rule_id": f.rule_id,
                 "rule_name": f.rule_name,
                 "severity": f.severity,
@@ -36,7 +36,12 @@ pub fn render(r: &Report<'_>) -> String {
                 "fingerprint": f.fingerprint,
                 "fix": f.fix.as_ref().map(|x| json!({"path": crate::model::pointer(&x.path), "value": x.value})),
                 "suppression": f.suppression,
-            })
+            });
+            if !f.roots.is_empty() {
+                // The kustomize roots that render this place (absent for plain files).
+                o["roots"] = json!(f.roots);
+            }
+            o
         }).collect::<Vec<_>>(),
         "diagnostics": r.diagnostics,
     });

@@ -215,10 +215,17 @@ fn suites(r: &Report<'_>) -> Vec<Suite> {
         .iter()
         .filter(|d| d.level == Level::Error)
         .collect();
-    if !errors.is_empty() {
+    // Inputs knowingly not checked (a Helm chart without helm) are skipped cases.
+    let skipped = r.diagnostics.iter().filter(|d| d.level == Level::Warning);
+    let cases: Vec<Case> = errors
+        .into_iter()
+        .map(input_case)
+        .chain(skipped.map(skipped_case))
+        .collect();
+    if !cases.is_empty() {
         suites.push(Suite {
             name: INPUTS_SUITE.to_string(),
-            cases: errors.into_iter().map(input_case).collect(),
+            cases,
         });
     }
     suites
@@ -342,6 +349,16 @@ fn input_case(d: &Diagnostic) -> Case {
             message: d.message.clone(),
             kind: d.code.to_string(),
             body,
+        },
+    }
+}
+
+fn skipped_case(d: &Diagnostic) -> Case {
+    Case {
+        classname: d.file.clone().unwrap_or_else(|| "blogaudit".to_string()),
+        name: d.code.to_string(),
+        outcome: Outcome::Skipped {
+            message: d.one_line(),
         },
     }
 }

@@ -52,6 +52,13 @@ pub fn render(r: &Report<'_>) -> String {
             let _ = write!(out, "; {suppressed} suppressed");
         }
         out.push_str(").\n");
+        if warnings > 0 {
+            out.push('\n');
+            not_checked(r, &mut out);
+            while out.ends_with("\n\n") {
+                out.pop();
+            }
+        }
         return out;
     }
 
@@ -161,11 +168,23 @@ pub fn render(r: &Report<'_>) -> String {
         }
         out.push('\n');
     }
+    if warnings > 0 {
+        not_checked(r, &mut out);
+    }
     // One trailing newline.
     while out.ends_with("\n\n") {
         out.pop();
     }
     out
+}
+
+/// Input warnings: what was knowingly not checked (a Helm chart without helm).
+fn not_checked(r: &Report<'_>, out: &mut String) {
+    out.push_str("## Not checked\n\n");
+    for d in r.diagnostics.iter().filter(|d| d.level == Level::Warning) {
+        let _ = writeln!(out, "- {}", cell(&d.one_line()));
+    }
+    out.push('\n');
 }
 
 fn plural(n: usize) -> &'static str {

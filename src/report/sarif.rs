@@ -303,6 +303,13 @@ fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult
         });
         vec![sup]
     });
+    if !f.roots.is_empty() {
+        // The kustomize roots that render this place: one result, however many overlays.
+        out.properties = Some(PropertyBag {
+            tags: None,
+            additional_properties: BTreeMap::from([("roots".to_string(), json!(f.roots))]),
+        });
+    }
     out
 }
 
@@ -431,6 +438,7 @@ mod tests {
                 reason: "r".into(),
                 until: None,
             }),
+            roots: Vec::new(),
         }
     }
 

@@ -74,12 +74,13 @@ fn syntax_diagnostic(path: &str, text: &str, e: &yaml::YamlError) -> Diagnostic 
         .help("fix the syntax; the other documents of this file before the error were checked")
 }
 
-/// The diagnostic for a Helm template, which is not a manifest until rendered.
+/// The diagnostic for a Helm template outside a chart, which is not a manifest until
+/// rendered: a warning, since it is knowingly not checked rather than broken.
 #[must_use]
 pub fn helm_diagnostic(path: &str, line: u32) -> Diagnostic {
-    Diagnostic::error(
+    Diagnostic::warning(
         "helm-template",
-        "Helm template: render it with `helm template` first",
+        "Helm template outside a chart, not checked: render it with `helm template` first",
     )
     .in_file(path)
     .at(Pos { line, column: 1 })

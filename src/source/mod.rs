@@ -2,6 +2,7 @@
 //!
 //! Only this stage reads files. Every problem becomes a [`Diagnostic`] and the other files go on.
 
+pub mod helm;
 pub mod k8s;
 pub mod kustomize;
 pub mod terraform;
@@ -42,7 +43,17 @@ impl Loaded {
 enum Input {
     Manifest(PathBuf),
     Kustomization(PathBuf),
-    HelmTemplate(PathBuf),
+    /// A directory with Chart.yaml.
+    Chart(PathBuf),
+}
+
+/// How kustomizations and Helm charts are rendered.
+#[derive(Clone, Debug, Default)]
+pub struct RenderOptions {
+    /// `--no-cache`: render every kustomize root again, and keep nothing.
+    pub no_cache: bool,
+    /// `--helm-values` and `--helm-set`, for every chart.
+    pub helm: helm::HelmOptions,
 }
 
 /// Reads every input under `paths`. Display paths are relative to `base`.
@@ -54,6 +65,17 @@ pub fn load(paths: &[PathBuf], base: &Path) -> Loaded {
 /// [`load`] with Terraform's own inputs (`--var-file`, `--var`).
 #[must_use]
 pub fn load_with(paths: &[PathBuf], base: &Path, tf: &terraform::TerraformOptions) -> Loaded {
+    load_all(paths, base, tf, &RenderOptions::default())
+}
+
+/// [`load_with`] with the rendering options of kustomize and Helm.
+#[must_use]
+pub fn load_all(
+    paths: &[PathBuf],
+    base: &Path,
+    tf: &terraform::TerraformOptions,
+    render: &RenderOptions,
+) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut inputs = Vec::new();
     let mut tf_inputs = terraform::Inputs::default();
@@ -68,28 +90,46 @@ pub fn load_with(paths: &[PathBuf], base: &Path, tf: &terraform::TerraformOption
             &mut diagnostics,
         );
     }
-    let (mut loaded, terraform) = rayon::join(
-        || load_inputs(&inputs, base),
+    let kdirs: Vec<PathBuf> = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Kustomization(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect();
+    let plan = kustomize::Plan::new(&kdirs);
+    // A manifest that a root renders is checked as rendered, not a second time as it is.
+    let rendered = plan.rendered_files();
+    if !rendered.is_empty() {
+        inputs.retain(|i| match i {
+            Input::Manifest(p) => !rendered.contains(&kustomize::absolute(p)),
+            _ => true,
+        });
+    }
+    let cache = kustomize::Cache::user(!render.no_cache);
+    let ((mut loaded, kustomized), terraform) = rayon::join(
+        || {
+            rayon::join(
+                || load_inputs(&inputs, base, &render.helm),
+                || kustomize::load(&plan, base, &cache),
+            )
+        },
         || terraform::load(&tf_inputs, base, tf),
     );
+    loaded.extend(kustomized);
     loaded.extend(terraform);
     loaded.diagnostics.extend(diagnostics);
     loaded
 }
 
-fn load_inputs(inputs: &[Input], base: &Path) -> Loaded {
+fn load_inputs(inputs: &[Input], base: &Path, helm_opts: &helm::HelmOptions) -> Loaded {
     inputs
         .par_iter()
         .map(|input| match input {
             Input::Manifest(path) => load_manifest(path, base),
-            Input::Kustomization(dir) => kustomize::load(dir, base),
-            Input::HelmTemplate(path) => Loaded {
-                diagnostics: vec![k8s::helm_diagnostic(
-                    &display(path, base),
-                    first_template_line(path),
-                )],
-                ..Loaded::default()
-            },
+            // Rendered by `kustomize::load`, root by root.
+            Input::Kustomization(_) => Loaded::default(),
+            Input::Chart(dir) => helm::load(dir, base, helm_opts),
         })
         .reduce(Loaded::default, |mut a, b| {
             a.extend(b);
@@ -179,7 +219,10 @@ fn discover(
                 walker.skip_current_dir();
                 continue;
             }
-            if path.join("Chart.yaml").is_file() {
+            if path.join("Chart.yaml").is_file() && !chart_roots.iter().any(|c| path.starts_with(c))
+            {
+                // The chart is one input; its templates are not manifests until rendered.
+                inputs.push(Input::Chart(path.to_path_buf()));
                 chart_roots.push(path.to_path_buf());
             }
             continue;
@@ -204,28 +247,16 @@ fn discover(
             tf.plans.push(path.to_path_buf());
             continue;
         }
-        let in_chart = chart_roots
-            .iter()
-            .any(|c| path.starts_with(c.join("templates")));
-        if in_chart {
-            inputs.push(Input::HelmTemplate(path.to_path_buf()));
-        } else if chart_roots
-            .iter()
-            .any(|c| path.parent() == Some(c.as_path()))
-        {
-            // Chart.yaml and values.yaml describe a chart; they are not manifests.
-            continue;
-        } else {
+        let in_chart = chart_roots.iter().any(|c| {
+            path.parent() == Some(c.as_path())
+                || path.starts_with(c.join("templates"))
+                || path.starts_with(c.join("charts"))
+        });
+        // Chart.yaml, values.yaml, templates and subcharts are the chart's, not manifests.
+        if !in_chart {
             inputs.push(Input::Manifest(path.to_path_buf()));
         }
     }
-}
-
-fn first_template_line(path: &Path) -> u32 {
-    fs::read_to_string(path)
-        .ok()
-        .and_then(|t| t.lines().position(|l| l.contains("{{")))
-        .map_or(1, |i| u32::try_from(i + 1).unwrap_or(u32::MAX))
 }
 
 /// Reads a file's text, or says why it cannot be read as text.
