@@ -40,6 +40,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
+    /// Audit a running cluster and its AWS account with the same rules.
+    Live(Box<LiveArgs>),
     /// Upload a SARIF file to GitHub code scanning and wait for it to be processed.
     Upload(crate::upload::UploadArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -181,6 +183,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Rules { rules, json } => list_rules(rules.as_deref(), json),
         Command::Explain { id, rules } => explain(&id, rules.as_deref()),
         Command::Init { path } => init(&path),
+        Command::Live(args) => run_live(&args),
         Command::Upload(args) => crate::upload::run(&args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
@@ -470,4 +473,176 @@ fn init(path: &std::path::Path) -> i32 {
             2
         }
     }
+}
+
+/// `--only` of `blogaudit live`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LiveSide {
+    Kubernetes,
+    Aws,
+}
+
+/// `blogaudit live` arguments.
+#[derive(Debug, clap::Args)]
+pub struct LiveArgs {
+    /// The EKS cluster NAME in the region; when there is none, the kubeconfig context NAME.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Use this kubeconfig context (no EKS lookup).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Use this kubeconfig file (no EKS lookup); it wins over KUBECONFIG.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Use the pod's service account (for the in-cluster CronJob).
+    #[arg(long, conflicts_with_all = ["context", "kubeconfig"])]
+    pub in_cluster: bool,
+    /// The AWS region (default: the AWS configuration's).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The AWS profile (default: the AWS configuration's).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Audit one side only.
+    #[arg(long, value_enum)]
+    pub only: Option<LiveSide>,
+    /// Time limit of each API call, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+    /// `limit` of each list page (tests use small pages).
+    #[arg(long, value_name = "N", default_value_t = 500, hide = true)]
+    pub page_size: u32,
+    /// Write what was read into DIR as JSON files; `blogaudit scan DIR` reads them back.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the report as FORMAT to FILE (repeatable).
+    #[arg(long = "output-format", value_name = "FORMAT=FILE", value_parser = parse_output)]
+    pub outputs: Vec<(Format, PathBuf)>,
+    /// Exit 1 when a finding at or above this severity is not suppressed.
+    #[arg(long, value_enum, default_value = "low")]
+    pub fail_on: FailOn,
+    /// A blogaudit.toml (suppressions, rule settings).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also load the rule folders under DIR.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// The SARIF category (default `blogaudit/live/<cluster>`).
+    #[arg(long, value_name = "NAME")]
+    pub category: Option<String>,
+    /// Show notes and suppressed findings.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+fn run_live(args: &LiveArgs) -> i32 {
+    let base = crate::cwd();
+    let opts = ScanOptions {
+        config: args.config.clone(),
+        rules: args.rules.clone(),
+        base: base.clone(),
+        today: crate::suppress::today(),
+        ..ScanOptions::default()
+    };
+    let (config, rules, diagnostics) = crate::prepare(&opts);
+    let mut kinds: std::collections::BTreeSet<String> = rules
+        .rules
+        .iter()
+        .flat_map(|r| r.meta.kinds.iter())
+        .filter(|k| !k.starts_with("aws:"))
+        .cloned()
+        .collect();
+    kinds.extend(
+        crate::source::live::LOOKUP_KINDS
+            .iter()
+            .map(|k| (*k).to_string()),
+    );
+    let live = crate::source::live::Options {
+        cluster: args.cluster.clone(),
+        context: args.context.clone(),
+        kubeconfig: args.kubeconfig.clone(),
+        in_cluster: args.in_cluster,
+        region: args.region.clone(),
+        profile: args.profile.clone(),
+        only: args.only.map(|o| match o {
+            LiveSide::Kubernetes => crate::source::live::Only::Kubernetes,
+            LiveSide::Aws => crate::source::live::Only::Aws,
+        }),
+        timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+        page_size: args.page_size.max(1),
+        kinds,
+    };
+    let progress = std::io::stderr().is_terminal();
+    if progress {
+        eprint!("reading the cluster and its AWS account…");
+    }
+    let snapshot = crate::source::live::load(&live);
+    if progress {
+        eprint!("\r\x1b[2K");
+    }
+    let snapshot = match snapshot {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}\n  help: {}", e.help());
+            return 2;
+        }
+    };
+    eprintln!("auditing {}", snapshot.target.describe());
+    if let Some(dir) = &args.save {
+        if let Err(e) = crate::source::live::save(&snapshot, dir) {
+            eprintln!(
+                "error: cannot save the snapshot into {}: {e}",
+                dir.display()
+            );
+            return 2;
+        }
+    }
+    let category = args
+        .category
+        .clone()
+        .unwrap_or_else(|| format!("blogaudit/live/{}", snapshot.target.cluster));
+    let mut diags = snapshot.diagnostics;
+    diags.push(crate::model::Diagnostic::note(
+        "live-target",
+        format!("audited {}", snapshot.target.describe()),
+    ));
+    let loaded = crate::source::Loaded {
+        resources: snapshot.resources,
+        files: Vec::new(),
+        diagnostics: diags,
+    };
+    let outcome = crate::scan_loaded(&opts, config, rules, diagnostics, loaded, Vec::new());
+    let mut report = Report {
+        findings: &outcome.findings,
+        diagnostics: &outcome.diagnostics,
+        rules: &outcome.rules,
+        files: &outcome.files,
+        checked: &outcome.checked,
+        category: category.trim_end_matches('/'),
+        verbose: args.verbose,
+        color: false,
+    };
+    let mut outputs = vec![(args.format, args.output.clone())];
+    outputs.extend(args.outputs.iter().map(|(f, p)| (*f, Some(p.clone()))));
+    let mut failed = false;
+    for (format, path) in &outputs {
+        report.color = path.is_none()
+            && *format == Format::Human
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none();
+        if let Err(e) = emit(path.as_ref(), &report.render(*format)) {
+            eprintln!("error: cannot write the report: {e}");
+            failed = true;
+        }
+    }
+    if failed {
+        return 2;
+    }
+    exit_code(&outcome, args.fail_on.severity())
 }

@@ -136,12 +136,19 @@ fn configure_rules(rules: &mut RuleSet, config: &Config, diags: &mut Vec<Diagnos
 /// Runs a whole scan: config, rules, sources, engine, suppressions.
 #[must_use]
 pub fn scan(opts: &ScanOptions) -> ScanOutcome {
+    let (config, rules, diagnostics) = prepare(opts);
+    scan_with(opts, config, rules, diagnostics)
+}
+
+/// The configuration and the configured rules of a run, with their diagnostics.
+#[must_use]
+pub fn prepare(opts: &ScanOptions) -> (Config, RuleSet, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let config = load_config(opts, &mut diagnostics);
     let (mut rules, rule_diags) = RuleSet::load(opts.rules.as_deref());
     diagnostics.extend(rule_diags);
     configure_rules(&mut rules, &config, &mut diagnostics);
-    scan_with(opts, config, rules, diagnostics)
+    (config, rules, diagnostics)
 }
 
 /// [`scan`] with config and rules already loaded (tests and benchmarks reuse them).
@@ -150,16 +157,30 @@ pub fn scan_with(
     opts: &ScanOptions,
     config: Config,
     rules: RuleSet,
-    mut diagnostics: Vec<Diagnostic>,
+    diagnostics: Vec<Diagnostic>,
 ) -> ScanOutcome {
-    let mut timings = Vec::new();
+    let started = std::time::Instant::now();
+    let loaded = source::load_with(&opts.paths, &opts.base, &opts.terraform);
+    let timings = vec![("load", started.elapsed())];
+    scan_loaded(opts, config, rules, diagnostics, loaded, timings)
+}
+
+/// [`scan`] over resources loaded elsewhere (the live cluster): the same config, rules,
+/// engine and suppressions. `timings` holds the stages run before.
+#[must_use]
+pub fn scan_loaded(
+    opts: &ScanOptions,
+    config: Config,
+    rules: RuleSet,
+    mut diagnostics: Vec<Diagnostic>,
+    loaded: source::Loaded,
+    mut timings: Vec<(&'static str, std::time::Duration)>,
+) -> ScanOutcome {
     let mut clock = std::time::Instant::now();
     let mut lap = |name: &'static str| {
         timings.push((name, clock.elapsed()));
         clock = std::time::Instant::now();
     };
-    let loaded = source::load_with(&opts.paths, &opts.base, &opts.terraform);
-    lap("load");
     diagnostics.extend(loaded.diagnostics);
     let files: HashMap<String, Arc<SourceFile>> = loaded
         .files

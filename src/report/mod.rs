@@ -7,6 +7,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod policyreport;
 pub mod sarif;
 
 use std::collections::HashMap;
@@ -50,6 +51,8 @@ pub enum Format {
     Github,
     /// A Markdown summary for `$GITHUB_STEP_SUMMARY` or a pull-request comment.
     Markdown,
+    /// `wgpolicyk8s.io/v1alpha2` PolicyReports (one per namespace) and a ClusterPolicyReport.
+    Policyreport,
 }
 
 impl Report<'_> {
@@ -64,6 +67,7 @@ impl Report<'_> {
             Format::Gitlab => gitlab::render(self),
             Format::Github => github::render(self),
             Format::Markdown => markdown::render(self),
+            Format::Policyreport => policyreport::render(self),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod k8s;
 pub mod kustomize;
+pub mod live;
 pub mod terraform;
 pub mod yaml;
 
