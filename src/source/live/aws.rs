@@ -195,15 +195,21 @@ fn denied(permission: &str, target: &str, code: Option<&str>, message: &str) -> 
     }
 }
 
-/// Reads the AWS side of cluster `cluster`. `autoscaler`: the cluster runs a node autoscaler.
+/// Reads the AWS side: EKS cluster `cluster` (when there is one) and the account's ECR.
+/// `autoscaler`: the cluster runs a node autoscaler.
 pub async fn read(
     cx: &Context,
-    cluster: &str,
+    cluster: Option<&str>,
     autoscaler: bool,
     opts: &Options,
 ) -> (Vec<Resource>, Vec<Diagnostic>) {
-    let (eks, ecr) =
-        futures_util::future::join(read_eks(cx, cluster, autoscaler, opts), read_ecr(cx)).await;
+    let eks = async {
+        match cluster {
+            Some(c) => read_eks(cx, c, autoscaler, opts).await,
+            None => (Vec::new(), Vec::new()),
+        }
+    };
+    let (eks, ecr) = futures_util::future::join(eks, read_ecr(cx)).await;
     let mut resources = eks.0;
     resources.extend(ecr.0);
     let mut diags = eks.1;

@@ -132,7 +132,7 @@ pub struct Snapshot {
 /// Why a live run could not start at all (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
-    #[error("no cluster named `{0}`: not an EKS cluster in {1}, and no kubeconfig context of that name ({2})")]
+    #[error("no cluster named `{0}` in {1}: {2}")]
     ClusterNotFound(String, String, String),
     #[error("no AWS credentials: {0}")]
     NoCredentials(String),
@@ -221,11 +221,31 @@ async fn load_async(opts: &Options) -> Result<Snapshot, LiveError> {
                 .clone()
                 .unwrap_or_else(|| snap.target.cluster.clone())
         };
-        let images = kube_state
+        let autoscaler = kube_state
             .as_ref()
-            .map(|s: &kubernetes::State| s.autoscaler)
-            .unwrap_or(false);
-        let (resources, diags) = aws::read(&cx, &cluster, images, opts).await;
+            .is_some_and(|s: &kubernetes::State| s.autoscaler);
+        // The cluster reached through kubeconfig may not be an EKS cluster of this region.
+        let is_eks =
+            snap.target.via == "eks" || aws::describe_endpoint(&cx, &cluster).await?.is_some();
+        let eks_cluster = if is_eks {
+            Some(cluster.as_str())
+        } else if opts.only == Some(Only::Aws) {
+            return Err(LiveError::ClusterNotFound(
+                cluster.clone(),
+                cx.region.clone(),
+                format!("the EKS API in {} has no such cluster", cx.region),
+            ));
+        } else {
+            snap.diagnostics.push(Diagnostic::note(
+                "live-missing-kind",
+                format!(
+                    "no EKS cluster named `{cluster}` in {}: the EKS rules have nothing to check; ECR is audited",
+                    cx.region
+                ),
+            ).help("pass --cluster with the EKS cluster's name and --context for the kubeconfig context"));
+            None
+        };
+        let (resources, diags) = aws::read(&cx, eks_cluster, autoscaler, opts).await;
         snap.resources.extend(resources);
         snap.diagnostics.extend(diags);
     }
