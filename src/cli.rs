@@ -577,14 +577,25 @@ fn run_live(args: &LiveArgs) -> i32 {
         timeout: std::time::Duration::from_secs(args.timeout.max(1)),
         page_size: args.page_size.max(1),
         kinds,
+        progress: None,
     };
-    let progress = std::io::stderr().is_terminal();
-    if progress {
-        eprint!("reading the cluster and its AWS account…");
+    // A spinner on a terminal only: never in CI logs.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message("reading the cluster and its AWS account");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
+    let mut live = live;
+    if let Some(b) = &bar {
+        let b = b.clone();
+        live.progress = Some(crate::source::live::Progress(std::sync::Arc::new(
+            move |s: &str| b.set_message(s.to_string()),
+        )));
     }
     let snapshot = crate::source::live::load(&live);
-    if progress {
-        eprint!("\r\x1b[2K");
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     let snapshot = match snapshot {
         Ok(s) => s,

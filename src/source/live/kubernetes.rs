@@ -192,15 +192,23 @@ pub async fn read(
         .map_err(|e| fatal(e, server, opts.timeout))?;
     let served = discover(client, opts, &core, &groups, diags).await;
     let mut state = State::default();
-    let lists: Vec<_> = stream::iter(served.iter().cloned())
+    let lists = stream::iter(served.clone())
         .map(|s| async move {
             let got = list_all(client, &s, opts).await;
             (s, got)
         })
-        .buffered(4)
-        .collect()
-        .await;
-    for (s, got) in lists {
+        .buffered(4);
+    let mut lists = std::pin::pin!(lists);
+    let mut done = 0;
+    while let Some((s, got)) = lists.next().await {
+        done += 1;
+        if let Some(p) = &opts.progress {
+            p.say(&format!(
+                "Kubernetes: {done}/{} kinds listed ({})",
+                served.len(),
+                s.kind
+            ));
+        }
         match got {
             Ok(items) => state.resources.extend(items),
             Err(e) => diags.push(skipped(&s, &e)),

@@ -49,6 +49,25 @@ pub struct Options {
     pub page_size: u32,
     /// The Kubernetes kinds to read: those the rules match or look up.
     pub kinds: BTreeSet<String>,
+    /// Told how the run goes (for a progress display).
+    pub progress: Option<Progress>,
+}
+
+/// A callback told a short status line as the run goes: the CLI shows it on a terminal.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(&str) + Send + Sync>);
+
+impl Progress {
+    /// Reports `status`.
+    pub fn say(&self, status: &str) {
+        (self.0)(status);
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl Default for Options {
@@ -64,6 +83,7 @@ impl Default for Options {
             timeout: Duration::from_secs(30),
             page_size: 500,
             kinds: BTreeSet::new(),
+            progress: None,
         }
     }
 }
@@ -245,6 +265,12 @@ async fn load_async(opts: &Options) -> Result<Snapshot, LiveError> {
             ).help("pass --cluster with the EKS cluster's name and --context for the kubeconfig context"));
             None
         };
+        if let Some(p) = &opts.progress {
+            p.say(&format!(
+                "AWS: reading EKS, EC2 subnets and ECR in {}",
+                cx.region
+            ));
+        }
         let (resources, diags) = aws::read(&cx, eks_cluster, autoscaler, opts).await;
         snap.resources.extend(resources);
         snap.diagnostics.extend(diags);
