@@ -675,3 +675,38 @@ mod common_openapi {
         }
     }
 }
+
+#[test]
+fn the_kubeconfig_flag_wins_over_kubeconfig_and_the_report_names_it() {
+    let api = KubeApi::with_manifests(&sample("blog/k8s"));
+    let home = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = api.kubeconfig(home.path(), "test", None);
+    let k = kubeconfig.display().to_string();
+    let mut env = env(home.path());
+    env.push((
+        "KUBECONFIG".into(),
+        home.path().join("elsewhere").display().to_string(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = run_blogaudit_in_env(
+        &root(),
+        &["live", "--kubeconfig", &k, "--only", "kubernetes"],
+        Some(&env),
+    );
+    assert!(run.code <= 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "auditing cluster test (kubeconfig, context test, kubeconfig {k}, http://"
+        )),
+        "{}",
+        run.stderr
+    );
+    // Outside a pod, --in-cluster says so.
+    let run = run_blogaudit_in_env(&root(), &["live", "--in-cluster"], Some(&env));
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--in-cluster: not running in a pod"),
+        "{}",
+        run.stderr
+    );
+}

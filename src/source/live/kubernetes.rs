@@ -232,6 +232,11 @@ fn skipped(s: &Served, e: &CallError) -> Diagnostic {
             "grant `list` on `{}` in API group `{}` to the auditing identity (deploy/live/rbac-readonly.yaml)",
             s.plural, s.group
         )),
+        CallError::Status(401, m) => Diagnostic::error(
+            "live-forbidden",
+            format!("{what}: 401 Unauthorized: {m}"),
+        )
+        .help("the token expired during the run; refresh the credentials and run again"),
         CallError::Status(404, _) => Diagnostic::note(
             "live-missing-kind",
             format!("{what}: the API server no longer serves it"),
