@@ -710,3 +710,36 @@ fn the_kubeconfig_flag_wins_over_kubeconfig_and_the_report_names_it() {
         run.stderr
     );
 }
+
+#[test]
+fn without_aws_credentials_the_cluster_is_audited_and_the_account_is_named_as_skipped() {
+    let api = KubeApi::with_manifests(&sample("blog-broken/k8s"));
+    let home = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = api.kubeconfig(home.path(), "test", None);
+    let k = kubeconfig.display().to_string();
+    let mut env = env(home.path());
+    env.push(("AWS_REGION".into(), "eu-west-1".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = run_blogaudit_in_env(
+        &root(),
+        &["live", "--kubeconfig", &k, "--format", "json"],
+        Some(&env),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let report = run.json();
+    assert!(!findings(&report).is_empty());
+    let d = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "live-aws-error")
+        .expect("the AWS side is named as not audited");
+    assert!(d["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("the AWS side was not audited: no AWS credentials"));
+    assert!(d["help"]
+        .as_str()
+        .unwrap()
+        .ends_with("or pass --only kubernetes"));
+}

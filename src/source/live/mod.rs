@@ -229,56 +229,77 @@ async fn load_async(opts: &Options) -> Result<Snapshot, LiveError> {
             .ok_or_else(|| LiveError::Nothing("--only aws needs --cluster NAME".into()))?;
     }
     if want_aws {
-        let Some(cx) = aws_cx else {
-            return Err(LiveError::Nothing("no AWS context".into()));
+        let got = match aws_cx {
+            Some(Ok(cx)) => audit_aws(opts, &cx, &mut snap, kube_state.as_ref()).await,
+            Some(Err(e)) => Err(e),
+            None => Err(LiveError::Nothing("no AWS context".into())),
         };
-        let cx = cx?;
-        snap.target.region = Some(cx.region.clone());
-        let cluster = if snap.target.via == "eks" || opts.only == Some(Only::Aws) {
-            snap.target.cluster.clone()
-        } else {
-            opts.cluster
-                .clone()
-                .unwrap_or_else(|| snap.target.cluster.clone())
-        };
-        let autoscaler = kube_state
-            .as_ref()
-            .is_some_and(|s: &kubernetes::State| s.autoscaler);
-        // The cluster reached through kubeconfig may not be an EKS cluster of this region.
-        let is_eks =
-            snap.target.via == "eks" || aws::describe_endpoint(&cx, &cluster).await?.is_some();
-        let eks_cluster = if is_eks {
-            Some(cluster.as_str())
-        } else if opts.only == Some(Only::Aws) {
-            return Err(LiveError::ClusterNotFound(
-                cluster.clone(),
-                cx.region.clone(),
-                format!("the EKS API in {} has no such cluster", cx.region),
-            ));
-        } else {
-            snap.diagnostics.push(Diagnostic::note(
-                "live-missing-kind",
-                format!(
-                    "no EKS cluster named `{cluster}` in {}: the EKS rules have nothing to check; ECR is audited",
-                    cx.region
-                ),
-            ).help("pass --cluster with the EKS cluster's name and --context for the kubeconfig context"));
-            None
-        };
-        if let Some(p) = &opts.progress {
-            p.say(&format!(
-                "AWS: reading EKS, EC2 subnets and ECR in {}",
-                cx.region
-            ));
+        match got {
+            Ok(()) => {}
+            // The cluster was audited: say the account was not, and keep the results.
+            Err(e) if want_k8s => snap.diagnostics.push(
+                Diagnostic::error(
+                    "live-aws-error",
+                    format!("the AWS side was not audited: {e}"),
+                )
+                .help(format!("{}; or pass --only kubernetes", e.help())),
+            ),
+            Err(e) => return Err(e),
         }
-        let (resources, diags) = aws::read(&cx, eks_cluster, autoscaler, opts).await;
-        snap.resources.extend(resources);
-        snap.diagnostics.extend(diags);
     }
     if let Some(state) = kube_state {
         snap.resources.splice(0..0, state.resources);
     }
     Ok(snap)
+}
+
+/// Reads the AWS side into `snap`: EKS (when the cluster is an EKS cluster of the region) and
+/// ECR. `kube_state`: what the Kubernetes side found (a node autoscaler counts for BA202).
+async fn audit_aws(
+    opts: &Options,
+    cx: &aws::Context,
+    snap: &mut Snapshot,
+    kube_state: Option<&kubernetes::State>,
+) -> Result<(), LiveError> {
+    snap.target.region = Some(cx.region.clone());
+    let cluster = if snap.target.via == "eks" || opts.only == Some(Only::Aws) {
+        snap.target.cluster.clone()
+    } else {
+        opts.cluster
+            .clone()
+            .unwrap_or_else(|| snap.target.cluster.clone())
+    };
+    let autoscaler = kube_state.is_some_and(|s| s.autoscaler);
+    // The cluster reached through kubeconfig may not be an EKS cluster of this region.
+    let is_eks = snap.target.via == "eks" || aws::describe_endpoint(cx, &cluster).await?.is_some();
+    let eks_cluster = if is_eks {
+        Some(cluster.as_str())
+    } else if opts.only == Some(Only::Aws) {
+        return Err(LiveError::ClusterNotFound(
+            cluster.clone(),
+            cx.region.clone(),
+            format!("the EKS API in {} has no such cluster", cx.region),
+        ));
+    } else {
+        snap.diagnostics.push(Diagnostic::note(
+            "live-missing-kind",
+            format!(
+                "no EKS cluster named `{cluster}` in {}: the EKS rules have nothing to check; ECR is audited",
+                cx.region
+            ),
+        ).help("pass --cluster with the EKS cluster's name and --context for the kubeconfig context"));
+        None
+    };
+    if let Some(p) = &opts.progress {
+        p.say(&format!(
+            "AWS: reading EKS, EC2 subnets and ECR in {}",
+            cx.region
+        ));
+    }
+    let (resources, diags) = aws::read(cx, eks_cluster, autoscaler, opts).await;
+    snap.resources.extend(resources);
+    snap.diagnostics.extend(diags);
+    Ok(())
 }
 
 /// The `Origin::Object` reference of a Kubernetes object: `Kind/namespace/name` and the
