@@ -496,3 +496,60 @@ fn an_unknown_cluster_and_missing_credentials_exit_2() {
             .unwrap()
             .starts_with("no EKS cluster named `kind-local` in eu-west-1")));
 }
+
+#[test]
+fn nodes_zone_labels_feed_the_live_part_of_ba201() {
+    let Some(moto) = moto() else { return };
+    moto.seed("compliant");
+    let api = KubeApi::with_manifests(&root().join("samples/blog/k8s"));
+    // The subnets span three AZs, but every Ready node of the group runs in one.
+    for i in 0..3 {
+        api.apply(serde_json::json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": format!("ip-10-0-0-{i}.eu-west-1.compute.internal"), "labels": {
+                "eks.amazonaws.com/nodegroup": "default",
+                "topology.kubernetes.io/zone": "eu-west-1a",
+            }},
+            "status": {
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "images": [{"names": ["registry.k8s.io/pause:3.9"], "sizeBytes": 1}],
+            }
+        }));
+    }
+    let home = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = api.kubeconfig(home.path(), "blog", None);
+    let k = kubeconfig.display().to_string();
+    let env = env(home.path(), Some(&moto));
+    let config = root()
+        .join("samples/blog/blogaudit.toml")
+        .display()
+        .to_string();
+    let r = run(
+        home.path(),
+        &env,
+        &[
+            "live",
+            "--cluster",
+            "blog",
+            "--kubeconfig",
+            &k,
+            "--context",
+            "blog",
+            "--config",
+            &config,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(
+        findings(&report),
+        set(&[("BA201", "aws:EksNodeGroup", "default", "/availabilityZones")])
+    );
+    let message = report["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("has Ready nodes in 1 zone(s): eu-west-1a"),
+        "{message}"
+    );
+}
