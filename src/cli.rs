@@ -8,6 +8,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::config::{self, Config};
 use crate::model::Severity;
 use crate::pipeline::fix::{Mode as FixMode, Settings as FixSettings};
+use crate::pipeline::live;
 use crate::pipeline::{self, ExitStatus, Options, Outcome, SelectOptions, Selection};
 use crate::report::Format;
 use crate::rules::RuleSet;
@@ -43,6 +44,8 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
     },
+    /// Audit a running cluster and its AWS account with the same rules.
+    Live(Box<LiveArgs>),
     /// Upload a SARIF file to GitHub code scanning and wait for it to be processed.
     Upload(crate::upload::UploadArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -243,6 +246,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Rules { rules, json } => list_rules(rules.as_deref(), json),
         Command::Explain { id, rules } => explain(&id, rules.as_deref()),
         Command::Init { path } => init(&path),
+        Command::Live(args) => run_live(&args),
         Command::Upload(args) => match crate::upload::run(&args) {
             0 => ExitStatus::Clean,
             1 => ExitStatus::Findings,
@@ -524,4 +528,144 @@ fn init(path: &Path) -> ExitStatus {
             ExitStatus::Untrusted
         }
     }
+}
+
+/// `--only` of `blogaudit live`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LiveSide {
+    Kubernetes,
+    Aws,
+}
+
+/// `blogaudit live` arguments.
+#[derive(Debug, clap::Args)]
+pub struct LiveArgs {
+    /// The EKS cluster NAME in the region; when there is none, the kubeconfig context NAME.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Use this kubeconfig context (no EKS lookup).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Use this kubeconfig file (no EKS lookup); it wins over KUBECONFIG.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Use the pod's service account (for the in-cluster CronJob).
+    #[arg(long, conflicts_with_all = ["context", "kubeconfig"])]
+    pub in_cluster: bool,
+    /// The AWS region (default: the AWS configuration's).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The AWS profile (default: the AWS configuration's).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Audit one side only.
+    #[arg(long, value_enum)]
+    pub only: Option<LiveSide>,
+    /// Time limit of each API call, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+    /// `limit` of each list page (tests use small pages).
+    #[arg(long, value_name = "N", default_value_t = 500, hide = true)]
+    pub page_size: u32,
+    /// Write what was read into DIR as JSON files; `blogaudit scan DIR` reads them back.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "human")]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the report as FORMAT to FILE (repeatable).
+    #[arg(long = "output-format", value_name = "FORMAT=FILE", value_parser = parse_output)]
+    pub outputs: Vec<(Format, PathBuf)>,
+    /// Exit 1 when a finding at or above this severity is not suppressed.
+    #[arg(long, value_enum, default_value = "low")]
+    pub fail_on: FailOn,
+    /// A blogaudit.toml (suppressions, rule settings).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also load the rule folders under DIR.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// The SARIF category (default `blogaudit/live/<cluster>`).
+    #[arg(long, value_name = "NAME")]
+    pub category: Option<String>,
+    /// Show notes and suppressed findings.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+fn run_live(args: &LiveArgs) -> ExitStatus {
+    let opts = Options {
+        config: args.config.clone(),
+        rules: args.rules.clone(),
+        base: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        today: crate::model::date::today(),
+        ..Options::default()
+    };
+    let mut source = live::Source {
+        cluster: args.cluster.clone(),
+        context: args.context.clone(),
+        kubeconfig: args.kubeconfig.clone(),
+        in_cluster: args.in_cluster,
+        region: args.region.clone(),
+        profile: args.profile.clone(),
+        only: args.only.map(|o| match o {
+            LiveSide::Kubernetes => live::Only::Kubernetes,
+            LiveSide::Aws => live::Only::Aws,
+        }),
+        timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+        page_size: args.page_size.max(1),
+        kinds: std::collections::BTreeSet::new(),
+        progress: None,
+    };
+    // A spinner on a terminal only: never in CI logs.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message("reading the cluster and its AWS account");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
+    if let Some(b) = &bar {
+        let b = b.clone();
+        source.progress = Some(live::Progress(std::sync::Arc::new(move |s: &str| {
+            b.set_message(s.to_string());
+        })));
+    }
+    let audit = live::run(&opts, &Selection::default(), source, args.save.as_deref());
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let audit = match audit {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}\n  help: {}", e.help());
+            return ExitStatus::Untrusted;
+        }
+    };
+    eprintln!("auditing {}", audit.target.describe());
+    let category = args
+        .category
+        .clone()
+        .unwrap_or_else(|| format!("blogaudit/live/{}", audit.target.cluster));
+    let outcome = audit.outcome;
+    let mut report = outcome.report(&category, args.verbose);
+    let mut outputs = vec![(args.format, args.output.clone())];
+    outputs.extend(args.outputs.iter().map(|(f, p)| (*f, Some(p.clone()))));
+    let mut failed = false;
+    for (format, path) in &outputs {
+        report.color = path.is_none()
+            && *format == Format::Human
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none();
+        if let Err(e) = emit(path.as_ref(), &report.render(*format)) {
+            eprintln!("error: cannot write the report: {e}");
+            failed = true;
+        }
+    }
+    if failed {
+        return ExitStatus::Untrusted;
+    }
+    outcome.status(args.fail_on.severity())
 }

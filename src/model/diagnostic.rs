@@ -155,4 +155,29 @@ pub const CODES: &[(&str, &str)] = &[
         "scope",
         "findings left out because their files are outside --changed-since or --report-only-paths",
     ),
+    (
+        "live-forbidden",
+        "a kind the live run was not allowed to read (403), so it was not audited",
+    ),
+    (
+        "live-missing-kind",
+        "a kind the rules check that the cluster does not serve (a CRD not installed)",
+    ),
+    (
+        "live-timeout",
+        "a live API call that did not answer within --timeout",
+    ),
+    (
+        "live-api-error",
+        "a live API call that failed (5xx or transport)",
+    ),
+    (
+        "live-aws-denied",
+        "an AWS call the credentials may not make",
+    ),
+    ("live-aws-error", "an AWS call that failed"),
+    (
+        "live-target",
+        "which cluster, context and kubeconfig a live run audited",
+    ),
 ];

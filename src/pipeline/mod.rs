@@ -10,6 +10,7 @@
 //! the [`Outcome`] and turns it into an [`ExitStatus`].
 
 pub mod fix;
+pub mod live;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

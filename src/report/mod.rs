@@ -6,6 +6,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod policyreport;
 pub mod sarif;
 
 use std::collections::HashMap;
@@ -49,6 +50,8 @@ pub enum Format {
     Github,
     /// A Markdown summary for `$GITHUB_STEP_SUMMARY` or a pull-request comment.
     Markdown,
+    /// `wgpolicyk8s.io/v1alpha2` PolicyReports (one per namespace) and a ClusterPolicyReport.
+    Policyreport,
 }
 
 impl Report<'_> {
@@ -63,6 +66,7 @@ impl Report<'_> {
             Format::Gitlab => gitlab::render(self),
             Format::Github => github::render(self),
             Format::Markdown => markdown::render(self),
+            Format::Policyreport => policyreport::render(self),
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod helm;
 pub mod k8s;
 pub mod kustomize;
+pub mod live;
 pub mod terraform;
 
 use std::collections::HashSet;
