@@ -138,3 +138,46 @@ fn describe(outcome: &blogaudit::ScanOutcome) -> String {
         .collect::<Vec<_>>()
         .join("\n  ")
 }
+
+/// A container without `name` still gets its findings, named by its place in the pod spec:
+/// every container rule has a `fail-nameless.yaml` fixture, and each of its findings says
+/// `(no name)`.
+#[test]
+fn nameless_containers_are_named_by_their_place() {
+    let all = common::builtin_rules();
+    let mut checked = 0;
+    for rule in &all.rules {
+        let fixture = common::root()
+            .join(&rule.meta.folder)
+            .join("fail-nameless.yaml");
+        let text =
+            std::fs::read_to_string(common::root().join(&rule.meta.folder).join("rule.rego"))
+                .expect("rule.rego");
+        let container_rule = text.contains("input_containers");
+        assert_eq!(
+            container_rule,
+            fixture.is_file(),
+            "{}: a container rule has a fail-nameless.yaml fixture, and only a container rule",
+            rule.meta.id
+        );
+        if !container_rule {
+            continue;
+        }
+        let outcome = common::scan_paths(
+            std::slice::from_ref(&fixture),
+            only(&all, &rule.meta.id),
+            Config::default(),
+        );
+        assert!(!outcome.findings.is_empty(), "{}: no finding", rule.meta.id);
+        for f in &outcome.findings {
+            assert!(
+                f.message.contains("ontainers[") && f.message.contains("] (no name)"),
+                "{}: {}",
+                rule.meta.id,
+                f.message
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} container rules checked");
+}
