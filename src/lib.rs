@@ -33,6 +33,8 @@ pub struct ScanOptions {
     pub config: Option<PathBuf>,
     /// A directory of the user's own rule folders.
     pub rules: Option<PathBuf>,
+    /// Run the user's rules in the compiled evaluator too (`--compiled-user-rules`).
+    pub compiled_user_rules: bool,
     /// Display paths are relative to this directory (normally the working directory).
     pub base: PathBuf,
     /// Days since 1970-01-01 used to expire suppressions (normally today).
@@ -138,7 +140,11 @@ fn configure_rules(rules: &mut RuleSet, config: &Config, diags: &mut Vec<Diagnos
 pub fn scan(opts: &ScanOptions) -> ScanOutcome {
     let mut diagnostics = Vec::new();
     let config = load_config(opts, &mut diagnostics);
-    let (mut rules, rule_diags) = RuleSet::load(opts.rules.as_deref());
+    let compilation = rules::Compilation {
+        user: opts.compiled_user_rules,
+        ..rules::Compilation::DEFAULT
+    };
+    let (mut rules, rule_diags) = RuleSet::load_with(opts.rules.as_deref(), compilation);
     diagnostics.extend(rule_diags);
     configure_rules(&mut rules, &config, &mut diagnostics);
     scan_with(opts, config, rules, diagnostics)

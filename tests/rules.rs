@@ -139,6 +139,38 @@ fn describe(outcome: &blogaudit::ScanOutcome) -> String {
         .join("\n  ")
 }
 
+/// The built-in rules run in regorus's compiled evaluator, which mis-evaluates two forms
+/// (`src/rules/lint.rs`); none of the shipped `.rego` files may use them.
+#[test]
+fn no_builtin_rule_uses_a_form_the_compiled_evaluator_gets_wrong() {
+    let mut problems = Vec::new();
+    for entry in walkdir::WalkDir::new(common::root().join("rules"))
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+    {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("rego") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).expect("readable rule");
+        let shown = blogaudit::source::display(path, &common::root());
+        for pos in blogaudit::rules::lint::body_assignments(&text) {
+            problems.push(format!(
+                "{shown}:{}:{}: `:=` in a rule body; write `=`",
+                pos.line, pos.column
+            ));
+        }
+        for pos in blogaudit::rules::lint::loops_before_else(&text) {
+            problems.push(format!(
+                "{shown}:{}:{}: a loop in a body that `else` follows; move it into a rule of its own",
+                pos.line, pos.column
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// A container without `name` still gets its findings, named by its place in the pod spec:
 /// every container rule has a `fail-nameless.yaml` fixture, and each of its findings says
 /// `(no name)`.
