@@ -213,3 +213,50 @@ fn nameless_containers_are_named_by_their_place() {
     }
     assert!(checked >= 8, "only {checked} container rules checked");
 }
+
+/// A user's rules run in the interpreter unless asked; when asked, a rule with a form the
+/// compiled evaluator gets wrong stays interpreted, with a warning at its line.
+#[test]
+fn user_rules_are_compiled_only_on_request_and_only_when_safe() {
+    use blogaudit::rules::Compilation;
+    let rule = |id: &str, body: &str| {
+        format!(
+            "# METADATA\n# title: No ConfigMaps\n# description: |\n#   ## What it checks\n#   A test rule.\n#   ## Why it matters\n#   A test.\n#   ## How to fix\n#   Remove it.\n#   ## References\n#   - https://example.com\n# custom:\n#   id: {id}\n#   name: no-configmaps-{id}\n#   severity: low\n#   category: security\n#   sources: [M]\n#   kinds: [ConfigMap]\n#   remediation: Remove it.\npackage blogaudit.{id}\n\nimport rego.v1\n\nviolation contains v if {{\n\tinput.kind == \"ConfigMap\"\n{body}\n}}\n"
+        )
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (id, body) in [
+        (
+            "BA901",
+            "\tv = {\"path\": [\"kind\"], \"message\": \"a ConfigMap\"}",
+        ),
+        (
+            "BA902",
+            "\tv := {\"path\": [\"kind\"], \"message\": \"a ConfigMap\"}",
+        ),
+    ] {
+        let folder = dir.path().join(format!("{id}-x"));
+        std::fs::create_dir_all(&folder).expect("rule folder");
+        std::fs::write(folder.join("rule.rego"), rule(id, body)).expect("rule");
+    }
+    let compiled = |set: &RuleSet, id: &str| set.get(id).expect(id).program.is_some();
+
+    let (default, diags) = RuleSet::load(Some(dir.path()));
+    assert!(diags.is_empty(), "{diags:?}");
+    assert!(compiled(&default, "BA101"));
+    assert!(!compiled(&default, "BA901") && !compiled(&default, "BA902"));
+
+    let asked = Compilation {
+        user: true,
+        ..Compilation::DEFAULT
+    };
+    let (set, diags) = RuleSet::load_with(Some(dir.path()), asked);
+    assert!(compiled(&set, "BA901"));
+    assert!(!compiled(&set, "BA902"));
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    let warning = diags[0].one_line();
+    assert!(
+        warning.contains("BA902") && warning.contains(":26:") && warning.contains("interpreter"),
+        "{warning}"
+    );
+}
