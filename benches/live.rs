@@ -4,7 +4,7 @@
 //! lists, rules, SARIF. `blogaudit scan` of the same manifests is timed beside it.
 //!
 //! `cargo bench --bench live` — env: `BENCH_OBJECTS` (default 10000), `BENCH_RUNS`
-//! (default 3). The objects come from `../shared/tools/gen_corpus.py` when it is there;
+//! (default 3). The objects come from the project's `tools/gentree.py` when it is there;
 //! otherwise from `samples/blog-broken/k8s` copied into as many namespaces as needed (said
 //! on standard error).
 
@@ -21,7 +21,7 @@ fn root() -> PathBuf {
 
 /// Writes about `n` Kubernetes objects under `out` as manifests.
 fn tree(out: &Path, n: usize) {
-    let gen = root().join("../shared/tools/gen_corpus.py");
+    let gen = root().join("tools/gentree.py");
     if gen.exists() {
         let status = Command::new("python3")
             .arg(&gen)
@@ -33,11 +33,11 @@ fn tree(out: &Path, n: usize) {
             ])
             .stdout(Stdio::null())
             .status()
-            .expect("python3 runs gen_corpus.py");
+            .expect("python3 runs tools/gentree.py");
         assert!(status.success());
         return;
     }
-    eprintln!("note: ../shared/tools/gen_corpus.py is absent; copying samples/blog-broken/k8s");
+    eprintln!("note: tools/gentree.py is absent; copying samples/blog-broken/k8s");
     let objects = kube_api::manifest_objects(&root().join("samples/blog-broken/k8s"));
     let k8s = out.join("k8s");
     std::fs::create_dir_all(&k8s).expect("create the tree");

@@ -114,7 +114,12 @@ fn main() {
         ),
         (Some(dir), true) => println!("Trivy and Checkov: run with {}.\n", dir.display()),
     }
-    let tmp = tempfile::tempdir().expect("temp dir");
+    // Not a hidden directory (`tempdir()` makes `/tmp/.tmpXXXX`): Checkov's Kubernetes
+    // framework skips every file under a directory whose name starts with a dot.
+    let tmp = tempfile::Builder::new()
+        .prefix("blogaudit-bench-")
+        .tempdir()
+        .expect("temp dir");
     println!("| tree | what | median wall (s) | peak RSS (MB) | exit |");
     println!("|---|---|---|---|---|");
     let mut times = Vec::new();

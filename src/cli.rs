@@ -130,6 +130,10 @@ pub struct ScanArgs {
     /// Also load the rule folders under DIR.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
+    /// Run the rules of --rules in the compiled evaluator too (faster; see README: the
+    /// compiled evaluator mis-evaluates two Rego forms, which the built-in rules avoid).
+    #[arg(long, requires = "rules")]
+    pub compiled_user_rules: bool,
     /// Show skipped files and suppressed findings.
     #[arg(long, short)]
     pub verbose: bool,
@@ -329,6 +333,7 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
         },
         config: args.config.clone(),
         rules: args.rules.clone(),
+        compiled_user_rules: args.compiled_user_rules,
         base,
         today: crate::model::date::today(),
         var_files: args.var_files.clone(),

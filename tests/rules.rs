@@ -138,3 +138,125 @@ fn describe(outcome: &blogaudit::pipeline::Outcome) -> String {
         .collect::<Vec<_>>()
         .join("\n  ")
 }
+
+/// The built-in rules run in regorus's compiled evaluator, which mis-evaluates two forms
+/// (`src/rules/lint.rs`); none of the shipped `.rego` files may use them.
+#[test]
+fn no_builtin_rule_uses_a_form_the_compiled_evaluator_gets_wrong() {
+    let mut problems = Vec::new();
+    for entry in walkdir::WalkDir::new(common::root().join("rules"))
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+    {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("rego") {
+            continue;
+        }
+        let text = std::fs::read_to_string(path).expect("readable rule");
+        let shown = blogaudit::source::display(path, &common::root());
+        for pos in blogaudit::rules::lint::body_assignments(&text) {
+            problems.push(format!(
+                "{shown}:{}:{}: `:=` in a rule body; write `=`",
+                pos.line, pos.column
+            ));
+        }
+        for pos in blogaudit::rules::lint::loops_before_else(&text) {
+            problems.push(format!(
+                "{shown}:{}:{}: a loop in a body that `else` follows; move it into a rule of its own",
+                pos.line, pos.column
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A container without `name` still gets its findings, named by its place in the pod spec:
+/// every container rule has a `fail-nameless.yaml` fixture, and each of its findings says
+/// `(no name)`.
+#[test]
+fn nameless_containers_are_named_by_their_place() {
+    let all = common::builtin_rules();
+    let mut checked = 0;
+    for rule in &all.rules {
+        let fixture = common::root()
+            .join(&rule.meta.folder)
+            .join("fail-nameless.yaml");
+        let text =
+            std::fs::read_to_string(common::root().join(&rule.meta.folder).join("rule.rego"))
+                .expect("rule.rego");
+        let container_rule = text.contains("input_containers");
+        assert_eq!(
+            container_rule,
+            fixture.is_file(),
+            "{}: a container rule has a fail-nameless.yaml fixture, and only a container rule",
+            rule.meta.id
+        );
+        if !container_rule {
+            continue;
+        }
+        let outcome = common::scan_paths(
+            std::slice::from_ref(&fixture),
+            only(&all, &rule.meta.id),
+            Config::default(),
+        );
+        assert!(!outcome.findings.is_empty(), "{}: no finding", rule.meta.id);
+        for f in &outcome.findings {
+            assert!(
+                f.message.contains("ontainers[") && f.message.contains("] (no name)"),
+                "{}: {}",
+                rule.meta.id,
+                f.message
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} container rules checked");
+}
+
+/// A user's rules run in the interpreter unless asked; when asked, a rule with a form the
+/// compiled evaluator gets wrong stays interpreted, with a warning at its line.
+#[test]
+fn user_rules_are_compiled_only_on_request_and_only_when_safe() {
+    use blogaudit::rules::Compilation;
+    let rule = |id: &str, body: &str| {
+        format!(
+            "# METADATA\n# title: No ConfigMaps\n# description: |\n#   ## What it checks\n#   A test rule.\n#   ## Why it matters\n#   A test.\n#   ## How to fix\n#   Remove it.\n#   ## References\n#   - https://example.com\n# custom:\n#   id: {id}\n#   name: no-configmaps-{id}\n#   severity: low\n#   category: security\n#   sources: [M]\n#   kinds: [ConfigMap]\n#   remediation: Remove it.\npackage blogaudit.{id}\n\nimport rego.v1\n\nviolation contains v if {{\n\tinput.kind == \"ConfigMap\"\n{body}\n}}\n"
+        )
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (id, body) in [
+        (
+            "BA901",
+            "\tv = {\"path\": [\"kind\"], \"message\": \"a ConfigMap\"}",
+        ),
+        (
+            "BA902",
+            "\tv := {\"path\": [\"kind\"], \"message\": \"a ConfigMap\"}",
+        ),
+    ] {
+        let folder = dir.path().join(format!("{id}-x"));
+        std::fs::create_dir_all(&folder).expect("rule folder");
+        std::fs::write(folder.join("rule.rego"), rule(id, body)).expect("rule");
+    }
+    let compiled = |set: &RuleSet, id: &str| set.get(id).expect(id).program.is_some();
+
+    let (default, diags) = RuleSet::load(Some(dir.path()));
+    assert!(diags.is_empty(), "{diags:?}");
+    assert!(compiled(&default, "BA101"));
+    assert!(!compiled(&default, "BA901") && !compiled(&default, "BA902"));
+
+    let asked = Compilation {
+        user: true,
+        ..Compilation::DEFAULT
+    };
+    let (set, diags) = RuleSet::load_with(Some(dir.path()), asked);
+    assert!(compiled(&set, "BA901"));
+    assert!(!compiled(&set, "BA902"));
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    let warning = diags[0].one_line();
+    assert!(
+        warning.contains("BA902") && warning.contains(":26:") && warning.contains("interpreter"),
+        "{warning}"
+    );
+}

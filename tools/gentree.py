@@ -61,7 +61,7 @@ SERVICES = [
 
 # Violation types: (id, rule, where it is planted). Each yields one finding at a known line.
 K8S_SERVICE_VIOLATIONS = [
-    ("root-container", "BA101"),        # container securityContext runAsNonRoot: false
+    ("root-container", "BA101"),        # container securityContext runAsUser: 0
     ("privilege-escalation", "BA102"),  # allowPrivilegeEscalation: true
     ("writable-root", "BA103"),         # readOnlyRootFilesystem: false
     ("privileged", "BA104"),            # privileged: true
@@ -428,7 +428,7 @@ def k8s_workload(tree, env, ns, svc, bad, digest, open_ns):
         )
     f.add("          securityContext:")
     line_if(f, "root-container" in bad, "BA101", "root-container",
-            "            runAsNonRoot: false", "            runAsNonRoot: true")
+            "            runAsUser: 0", "            runAsNonRoot: true")
     line_if(f, "privilege-escalation" in bad, "BA102", "privilege-escalation",
             "            allowPrivilegeEscalation: true", "            allowPrivilegeEscalation: false")
     line_if(f, "writable-root" in bad, "BA103", "writable-root",

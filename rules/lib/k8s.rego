@@ -28,13 +28,20 @@ pod_labels(obj) := object.get(obj, pod_labels_path(obj), {})
 
 container_fields := ["initContainers", "containers", "ephemeralContainers"]
 
+# How a message names a container: its quoted name, or its place in the pod spec when it has
+# none (`containers[1] (no name)`), so that a finding is never lost to a missing `name`.
+container_display(container, field, i) := sprintf("%q", [container.name]) if {
+	_ = container.name
+} else := sprintf("%s[%d] (no name)", [field, i])
+
 containers(obj) := {c |
-	spec_path := pod_spec_path(obj)
-	spec := pod_spec(obj)
+	spec_path = pod_spec_path(obj)
+	spec = pod_spec(obj)
 	some field in container_fields
 	some i, container in object.get(spec, field, [])
-	c := {
+	c = {
 		"container": container,
+		"display": container_display(container, field, i),
 		"path": array.concat(spec_path, [field, i]),
 		"type": field,
 	}
@@ -55,8 +62,8 @@ namespace(obj) := "" if {
 name(obj) := object.get(obj, ["metadata", "name"], "<unnamed>")
 
 describe(obj) := text if {
-	ns := namespace(obj)
-	text := describe_in(obj.kind, ns, name(obj))
+	ns = namespace(obj)
+	text = describe_in(obj.kind, ns, name(obj))
 }
 
 describe_in(kind, "", n) := sprintf("%s %s", [kind, n])
@@ -129,12 +136,13 @@ input_pod_spec := object.get(input, input_pod_spec_path, {})
 # The containers of `input`, as containers(input) gives them: rules should iterate this rather
 # than call containers(input).
 input_containers := {c |
-	spec_path := input_pod_spec_path
-	spec := object.get(input, spec_path, {})
+	spec_path = input_pod_spec_path
+	spec = object.get(input, spec_path, {})
 	some field in ["initContainers", "containers", "ephemeralContainers"] # container_fields
 	some i, container in object.get(spec, field, [])
-	c := {
+	c = {
 		"container": container,
+		"display": container_display(container, field, i),
 		"path": array.concat(spec_path, [field, i]),
 		"type": field,
 	}

@@ -25,7 +25,7 @@ use crate::model::{
     SourceFile,
 };
 use crate::report::{Format, Report};
-use crate::rules::RuleSet;
+use crate::rules::{Compilation, RuleSet};
 use crate::select::{self, Baseline, Scope, SelectError};
 use crate::source::{self, helm::HelmOptions, terraform::TerraformOptions, Loaded, RenderOptions};
 use crate::suppress;
@@ -41,6 +41,8 @@ pub struct Options {
     pub config: Option<PathBuf>,
     /// A directory of the user's own rule folders.
     pub rules: Option<PathBuf>,
+    /// Run the user's rules in the compiled evaluator too (`--compiled-user-rules`).
+    pub compiled_user_rules: bool,
     /// Display paths are relative to this directory (normally the working directory).
     pub base: PathBuf,
     /// Days since 1970-01-01 used to expire suppressions (normally today).
@@ -181,7 +183,11 @@ impl From<ExitStatus> for std::process::ExitCode {
 pub fn prepare_rules(opts: &Options) -> (Config, RuleSet, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let config = load_config(opts, &mut diagnostics);
-    let (mut rules, rule_diags) = RuleSet::load(opts.rules.as_deref());
+    let compilation = Compilation {
+        user: opts.compiled_user_rules,
+        ..Compilation::DEFAULT
+    };
+    let (mut rules, rule_diags) = RuleSet::load_with(opts.rules.as_deref(), compilation);
     diagnostics.extend(rule_diags);
     configure_rules(&mut rules, &config, &mut diagnostics);
     (config, rules, diagnostics)

@@ -19,6 +19,44 @@ pub struct CompiledRule {
     pub engine: regorus::Engine,
     /// `data.blogaudit.<ID>.violation`
     pub query: String,
+    /// The rule compiled for regorus's virtual machine (RVM), when it runs there; `None`
+    /// runs it in the interpreter (`engine`). See [`Program`].
+    pub program: Option<Program>,
+}
+
+/// A rule compiled for regorus's RVM: the VM program of `violation` and the compiled policy
+/// the VM consults for default rules. Both are shared, read-only, by every thread.
+#[derive(Clone)]
+pub struct Program {
+    pub program: std::sync::Arc<regorus::rvm::Program>,
+    pub policy: regorus::CompiledPolicy,
+}
+
+/// Which rules run compiled (in the RVM) rather than in the interpreter.
+///
+/// The built-in rules run compiled: they are written so that no `:=` can bind an undefined
+/// value (see [`super::lint`]), which regorus 0.14's compiler gets wrong, and the
+/// differential test holds them to the interpreter's findings. A user's rules are compiled
+/// only on request (`--compiled-user-rules`), since nothing checks them for that form.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compilation {
+    /// Compile the built-in rules (normally true; false runs everything interpreted).
+    pub builtin: bool,
+    /// Compile the rules of `--rules DIR` too.
+    pub user: bool,
+}
+
+impl Compilation {
+    /// Built-in rules compiled, user rules interpreted: the default of a scan.
+    pub const DEFAULT: Self = Self {
+        builtin: true,
+        user: false,
+    };
+    /// Every rule in the interpreter (the reference the differential test compares with).
+    pub const INTERPRETED: Self = Self {
+        builtin: false,
+        user: false,
+    };
 }
 
 /// Every rule of a run.
@@ -33,13 +71,21 @@ struct RuleSource {
     path: String,
     folder: String,
     text: String,
+    /// Shipped in the binary (not from `--rules DIR`).
+    builtin: bool,
 }
 
 impl RuleSet {
-    /// The built-in rules plus those under `extra`. Problems come back as diagnostics; the
-    /// rules that load are kept.
+    /// The built-in rules plus those under `extra`, with the default [`Compilation`].
+    /// Problems come back as diagnostics; the rules that load are kept.
     #[must_use]
     pub fn load(extra: Option<&Path>) -> (Self, Vec<Diagnostic>) {
+        Self::load_with(extra, Compilation::DEFAULT)
+    }
+
+    /// [`RuleSet::load`] choosing which rules run compiled.
+    #[must_use]
+    pub fn load_with(extra: Option<&Path>, compilation: Compilation) -> (Self, Vec<Diagnostic>) {
         let mut libs = Vec::new();
         let mut sources = Vec::new();
         collect_builtin(&BUILTIN_RULES, &mut libs, &mut sources);
@@ -47,12 +93,26 @@ impl RuleSet {
         if let Some(dir) = extra {
             collect_dir(dir, &mut libs, &mut sources, &mut diags);
         }
-        let (set, more) = Self::compile(&libs, sources);
+        let (set, more) = Self::compile(&libs, sources, compilation);
         diags.extend(more);
         (set, diags)
     }
 
-    fn compile(libs: &[(String, String)], sources: Vec<RuleSource>) -> (Self, Vec<Diagnostic>) {
+    /// The same rules, every one in the interpreter.
+    #[must_use]
+    pub fn interpreted(&self) -> Self {
+        let mut set = self.clone();
+        for rule in &mut set.rules {
+            rule.program = None;
+        }
+        set
+    }
+
+    fn compile(
+        libs: &[(String, String)],
+        sources: Vec<RuleSource>,
+        compilation: Compilation,
+    ) -> (Self, Vec<Diagnostic>) {
         let mut diags = Vec::new();
         let mut base = regorus::Engine::new();
         base.set_rego_v0(false);
@@ -116,10 +176,60 @@ impl RuleSet {
                 diags.push(rego_error(&src.path, &e.to_string()));
                 continue;
             }
+            let wanted = if src.builtin {
+                compilation.builtin
+            } else {
+                compilation.user
+            };
+            // A user rule with a form the RVM mis-evaluates stays in the interpreter, and the
+            // warning says where and what to write instead.
+            let risky = if wanted && !src.builtin {
+                risky_forms(&src.text)
+            } else {
+                Vec::new()
+            };
+            if let Some((pos, what)) = risky.first() {
+                diags.push(
+                    Diagnostic::warning(
+                        "rule-error",
+                        format!(
+                            "{}: {what} ({} such place(s)) can be mis-evaluated by the compiled evaluator, so this rule runs in the interpreter",
+                            meta.id,
+                            risky.len()
+                        ),
+                    )
+                    .in_file(&src.path)
+                    .at(*pos)
+                    .help("write `x = expr` in rule bodies, and move a loop that `else` follows into a rule of its own (rules/README.md)"),
+                );
+            }
+            let program = if wanted && risky.is_empty() {
+                match compile_program(&mut engine, &query) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        // The interpreter still runs it; say why it is not compiled.
+                        diags.push(
+                            Diagnostic::warning(
+                                "rule-error",
+                                format!(
+                                    "{}: cannot compile for the RVM, it runs in the interpreter: {}",
+                                    meta.id,
+                                    e.trim()
+                                ),
+                            )
+                            .in_file(&src.path),
+                        );
+                        None
+                    }
+                }
+            } else {
+                None
+            };
             rules.push(CompiledRule {
                 meta,
                 engine,
                 query,
+                program,
             });
         }
         rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
@@ -133,6 +243,33 @@ impl RuleSet {
             .iter()
             .find(|r| r.meta.id.eq_ignore_ascii_case(id))
     }
+}
+
+/// Where `text` uses a form that regorus's compiler mis-evaluates, and which.
+fn risky_forms(text: &str) -> Vec<(Pos, &'static str)> {
+    let mut out: Vec<(Pos, &'static str)> = super::lint::body_assignments(text)
+        .into_iter()
+        .map(|p| (p, "`:=` in a rule body"))
+        .chain(
+            super::lint::loops_before_else(text)
+                .into_iter()
+                .map(|p| (p, "a loop in a body that `else` follows")),
+        )
+        .collect();
+    out.sort_by_key(|(p, _)| (p.line, p.column));
+    out
+}
+
+/// Compiles `query` (a rule's `violation`) of `engine`'s policies into an RVM program.
+fn compile_program(engine: &mut regorus::Engine, query: &str) -> Result<Program, String> {
+    let entry: std::sync::Arc<str> = query.into();
+    let policy = engine
+        .compile_with_entrypoint(&entry)
+        .map_err(|e| e.to_string())?;
+    let program =
+        regorus::languages::rego::compiler::Compiler::compile_from_policy(&policy, &[query])
+            .map_err(|e| e.to_string())?;
+    Ok(Program { program, policy })
 }
 
 /// Turns a regorus error (which names `file:line:col`) into a diagnostic at that line.
@@ -171,6 +308,7 @@ fn collect_builtin(dir: &Dir<'_>, libs: &mut Vec<(String, String)>, out: &mut Ve
                 path: shown,
                 folder,
                 text,
+                builtin: true,
             });
         }
     }
@@ -228,6 +366,7 @@ fn collect_dir(
                 path: shown,
                 folder,
                 text,
+                builtin: false,
             });
         } else {
             libs.push((shown, text));

@@ -68,7 +68,7 @@ import data.blogaudit.lib.aws
 
 # `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
 get(obj, key, fallback) := value if {
-	value := object.get(obj, key, null)
+	value = object.get(obj, key, null)
 	value != null
 } else := fallback
 
@@ -93,7 +93,7 @@ subnet_note := sprintf(" (%d subnets)", [subnet_count]) if {
 violation contains v if {
 	not aws.unknown(input, "availabilityZones")
 	count(azs) < min_azs
-	v := {
+	v = {
 		"path": ["availabilityZones"],
 		"message": sprintf(
 			"%s places its nodes in %d Availability Zone(s)%s: %s; it needs at least %d distinct AZs",
@@ -122,7 +122,7 @@ group_nodes := [node |
 node_zones := {zone |
 	some node in group_nodes
 	ready(node)
-	zone := node.metadata.labels[zone_label]
+	zone = node.metadata.labels[zone_label]
 }
 
 violation contains v if {
@@ -130,7 +130,7 @@ violation contains v if {
 	# Report the subnets first: with fewer than three subnet AZs the finding above says it all.
 	not too_few_subnet_azs
 	count(node_zones) < min_azs
-	v := {
+	v = {
 		"path": ["availabilityZones"],
 		"message": sprintf(
 			"%s has Ready nodes in %d zone(s): %s; the running nodes need at least %d distinct %s labels, whatever AZs the subnets span",

@@ -71,7 +71,7 @@ import data.blogaudit.lib.aws
 
 # `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
 get(obj, key, fallback) := value if {
-	value := object.get(obj, key, null)
+	value = object.get(obj, key, null)
 	value != null
 } else := fallback
 
@@ -83,14 +83,14 @@ describe := sprintf("EKS node group %s", [input.name])
 
 known_number(field) := n if {
 	not aws.unknown(input, "scaling")
-	n := input.scaling[field]
+	n = input.scaling[field]
 	is_number(n)
 }
 
 violation contains v if {
-	n := known_number("min")
+	n = known_number("min")
 	n < min_nodes
-	v := {
+	v = {
 		"path": ["scaling", "min"],
 		"message": sprintf("%s has scaling min_size %d; it needs at least %d nodes, one per Availability Zone", [describe, n, min_nodes]),
 		"fix": {"value": min_nodes},
@@ -98,10 +98,10 @@ violation contains v if {
 }
 
 violation contains v if {
-	lo := known_number("min")
-	hi := known_number("max")
+	lo = known_number("min")
+	hi = known_number("max")
 	hi <= lo
-	v := {
+	v = {
 		"path": ["scaling", "max"],
 		"message": sprintf("%s cannot scale out: max_size %d is not greater than min_size %d", [describe, hi, lo]),
 	}
@@ -127,7 +127,7 @@ violation contains v if {
 	not aws.unknown(input, "autoscaler")
 	get(input, "autoscaler", false) != true
 	not autoscaler_deployed
-	v := {
+	v = {
 		"path": ["tags", autoscaler_tag],
 		"message": sprintf("%s has no node autoscaler: no Cluster Autoscaler or Karpenter is deployed, and the group lacks the %q tag", [describe, autoscaler_tag]),
 	}

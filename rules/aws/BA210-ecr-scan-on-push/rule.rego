@@ -95,7 +95,7 @@ import data.blogaudit.lib.aws
 
 # `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
 get(obj, key, fallback) := value if {
-	value := object.get(obj, key, null)
+	value = object.get(obj, key, null)
 	value != null
 } else := fallback
 
@@ -110,7 +110,7 @@ registry_configs := aws.objects("aws:EcrRegistryScanning")
 # other character is literal (ECR filters hold only `a-z0-9._/-` and `*`).
 wildcard_regex(filter) := concat("", ["^", concat(".*", [literal |
 	some part in split(filter, "*")
-	literal := escape(part)
+	literal = escape(part)
 ]), "$"]) if contains(filter, "*")
 
 wildcard_regex(filter) := escape(filter) if not contains(filter, "*")
@@ -163,7 +163,7 @@ violation contains v if {
 	not covered_by_registry
 	not registry_undecided
 	not enhanced_registry
-	v := {
+	v = {
 		"path": ["scanOnPush"],
 		"message": sprintf("%s does not scan images on push: scan_on_push is not true and no registry scanning rule (SCAN_ON_PUSH or CONTINUOUS_SCAN) has a filter that matches it", [describe]),
 		"fix": {"value": true},
@@ -174,7 +174,7 @@ violation contains v if {
 	enhanced_registry
 	not covered_by_registry
 	not registry_undecided
-	v := {
+	v = {
 		"path": ["repositoryName"],
 		"message": sprintf("%s is not scanned: the registry uses enhanced scanning and no enhanced rule (SCAN_ON_PUSH or CONTINUOUS_SCAN) has a filter that matches it, so ECR disables its scanning whatever its scan_on_push says", [describe]),
 	}

@@ -53,7 +53,7 @@ import data.blogaudit.lib.aws
 
 # `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
 get(obj, key, fallback) := value if {
-	value := object.get(obj, key, null)
+	value = object.get(obj, key, null)
 	value != null
 } else := fallback
 
@@ -64,7 +64,7 @@ mutability := get(input, "tagMutability", "MUTABLE")
 violation contains v if {
 	not aws.unknown(input, "tagMutability")
 	mutability != "IMMUTABLE"
-	v := {
+	v = {
 		"path": ["tagMutability"],
 		"message": sprintf("%s has image tag mutability %s: pushed tags can be overwritten; set it to IMMUTABLE", [describe, mutability]),
 		"fix": {"value": "IMMUTABLE"},

@@ -61,7 +61,7 @@ import data.blogaudit.lib.aws
 
 # `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
 get(obj, key, fallback) := value if {
-	value := object.get(obj, key, null)
+	value = object.get(obj, key, null)
 	value != null
 } else := fallback
 
@@ -103,7 +103,7 @@ violation contains v if {
 	allow(s)
 	everyone(s.Principal)
 	unconditioned(s)
-	v := {
+	v = {
 		"path": array.concat(["policy"], array.concat(path, ["Principal"])),
 		"message": sprintf("%s has a repository policy statement%s that allows everyone (Principal \"*\") with no Condition", [describe, sid(s)]),
 	}
@@ -114,7 +114,7 @@ violation contains v if {
 	allow(s)
 	_ = s.NotPrincipal
 	unconditioned(s)
-	v := {
+	v = {
 		"path": array.concat(["policy"], array.concat(path, ["NotPrincipal"])),
 		"message": sprintf("%s has a repository policy statement%s that allows everyone except its NotPrincipal, with no Condition", [describe, sid(s)]),
 	}

@@ -59,7 +59,7 @@ import data.blogaudit.lib.aws
 
 # `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
 get(obj, key, fallback) := value if {
-	value := object.get(obj, key, null)
+	value = object.get(obj, key, null)
 	value != null
 } else := fallback
 
@@ -87,8 +87,8 @@ open_to contains cidr if {
 violation contains v if {
 	public
 	count(open_to) > 0
-	reason := concat(" and ", sort(open_to))
-	v := {
+	reason = concat(" and ", sort(open_to))
+	v = {
 		"path": ["endpointPublicAccess"],
 		"message": sprintf("%s exposes its Kubernetes API endpoint to the Internet: public access is on and open to %s", [describe, reason]),
 		"fix": {"value": false},

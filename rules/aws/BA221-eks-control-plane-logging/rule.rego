@@ -53,7 +53,7 @@ import data.blogaudit.lib.aws
 
 # `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
 get(obj, key, fallback) := value if {
-	value := object.get(obj, key, null)
+	value = object.get(obj, key, null)
 	value != null
 } else := fallback
 
@@ -71,7 +71,7 @@ fixed := array.concat([t | some t in get(input, "enabledLogTypes", [])], missing
 violation contains v if {
 	not aws.unknown(input, "enabledLogTypes")
 	count(missing) > 0
-	v := {
+	v = {
 		"path": ["enabledLogTypes"],
 		"message": sprintf("%s does not log %s to CloudWatch Logs; enable the api, audit and authenticator control plane logs", [describe, concat(", ", missing)]),
 		"fix": {"value": fixed},

@@ -59,7 +59,7 @@ import data.blogaudit.lib.aws
 
 # `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
 get(obj, key, fallback) := value if {
-	value := object.get(obj, key, null)
+	value = object.get(obj, key, null)
 	value != null
 } else := fallback
 
@@ -73,7 +73,7 @@ encrypts_secrets(entry) if {
 violation contains v if {
 	not aws.unknown(input, "encryption")
 	not any_encrypts
-	v := {
+	v = {
 		"path": ["encryption"],
 		"message": sprintf("%s does not envelope-encrypt Kubernetes Secrets: no encryption_config lists \"secrets\" with a KMS key", [describe]),
 	}

@@ -89,7 +89,7 @@ import data.blogaudit.lib.aws
 
 # `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
 get(obj, key, fallback) := value if {
-	value := object.get(obj, key, null)
+	value = object.get(obj, key, null)
 	value != null
 } else := fallback
 
@@ -116,9 +116,9 @@ describe := sprintf("S3 bucket %s", [get(input, "bucket", input.name)]) if is_bu
 violation contains v if {
 	is_distribution
 	not aws.unknown(input, "defaultCacheBehavior")
-	policy := get(input, ["defaultCacheBehavior", "viewerProtocolPolicy"], "allow-all")
+	policy = get(input, ["defaultCacheBehavior", "viewerProtocolPolicy"], "allow-all")
 	not policy in secure_viewer_policies
-	v := {
+	v = {
 		"path": ["defaultCacheBehavior", "viewerProtocolPolicy"],
 		"message": sprintf("%s serves plain HTTP: its default cache behavior has viewer_protocol_policy %q", [describe, policy]),
 		"fix": {"value": "redirect-to-https"},
@@ -129,9 +129,9 @@ violation contains v if {
 	is_distribution
 	not aws.unknown(input, "orderedCacheBehaviors")
 	some i, behavior in get(input, "orderedCacheBehaviors", [])
-	policy := get(behavior, "viewerProtocolPolicy", "allow-all")
+	policy = get(behavior, "viewerProtocolPolicy", "allow-all")
 	not policy in secure_viewer_policies
-	v := {
+	v = {
 		"path": ["orderedCacheBehaviors", i, "viewerProtocolPolicy"],
 		"message": sprintf("%s serves plain HTTP: the cache behavior for %q has viewer_protocol_policy %q", [describe, get(behavior, "pathPattern", "?"), policy]),
 		"fix": {"value": "redirect-to-https"},
@@ -146,7 +146,7 @@ violation contains v if {
 	is_distribution
 	not aws.unknown(input, "viewerCertificate")
 	default_certificate
-	v := {
+	v = {
 		"path": ["viewerCertificate", "cloudfrontDefaultCertificate"],
 		"message": sprintf("%s uses the default *.cloudfront.net certificate, with which CloudFront accepts TLS 1.0; use an ACM certificate with minimum_protocol_version TLSv1.2_2021", [describe]),
 	}
@@ -156,9 +156,9 @@ violation contains v if {
 	is_distribution
 	not aws.unknown(input, "viewerCertificate")
 	not default_certificate
-	version := get(input, ["viewerCertificate", "minimumProtocolVersion"], "TLSv1")
+	version = get(input, ["viewerCertificate", "minimumProtocolVersion"], "TLSv1")
 	not regex.match(tls12_pattern, version)
-	v := {
+	v = {
 		"path": ["viewerCertificate", "minimumProtocolVersion"],
 		"message": sprintf("%s accepts viewers below TLS 1.2: minimum_protocol_version is %q", [describe, version]),
 		"fix": {"value": "TLSv1.2_2021"},
@@ -173,7 +173,7 @@ origins := get(input, "origins", []) if {
 }
 
 has_value(o, field) if {
-	value := get(o, field, null)
+	value = get(o, field, null)
 	is_string(value)
 	value != ""
 }
@@ -195,7 +195,7 @@ violation contains v if {
 	s3_origin(o)
 	not has_value(o, "originAccessControlId")
 	not has_value(o, "originAccessIdentity")
-	v := {
+	v = {
 		"path": ["origins", i, "originAccessControlId"],
 		"message": sprintf("%s reaches its S3 origin %q without Origin Access Control or an Origin Access Identity, so the bucket must be readable by others", [describe, get(o, "originId", "?")]),
 	}
@@ -204,7 +204,7 @@ violation contains v if {
 violation contains v if {
 	some i, o in origins
 	website_origin(o)
-	v := {
+	v = {
 		"path": ["origins", i, "domainName"],
 		"message": sprintf("%s uses the S3 website endpoint %q as origin %q: a website endpoint needs a public bucket and speaks only HTTP; use the bucket's REST endpoint with Origin Access Control", [describe, o.domainName, get(o, "originId", "?")]),
 	}
@@ -224,7 +224,7 @@ violation contains v if {
 	count(fronting) > 0
 	not aws.unknown(input, "publicAccessBlock")
 	get(input, "publicAccessBlock", null) == null
-	v := {
+	v = {
 		"path": ["publicAccessBlock"],
 		"message": sprintf("%s, the origin of CloudFront distribution %s, has no public access block; add an aws_s3_bucket_public_access_block with all four settings true", [describe, concat(", ", fronting)]),
 	}
@@ -234,11 +234,11 @@ violation contains v if {
 	is_bucket
 	count(fronting) > 0
 	not aws.unknown(input, "publicAccessBlock")
-	block := input.publicAccessBlock
+	block = input.publicAccessBlock
 	is_object(block)
 	some flag in public_access_flags
 	get(block, flag, false) != true
-	v := {
+	v = {
 		"path": ["publicAccessBlock", flag],
 		"message": sprintf("%s, the origin of CloudFront distribution %s, does not block public access: %s is not true", [describe, concat(", ", fronting), flag]),
 		"fix": {"value": true},

@@ -97,7 +97,7 @@ import data.blogaudit.lib.aws
 
 # `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
 get(obj, key, fallback) := value if {
-	value := object.get(obj, key, null)
+	value = object.get(obj, key, null)
 	value != null
 } else := fallback
 
@@ -108,9 +108,9 @@ apigw_tls12_pattern := `^(TLS_1_2|SecurityPolicy_TLS1[23]_.+)$`
 violation contains v if {
 	input.kind == "aws:ApiGatewayDomain"
 	not aws.unknown(input, "securityPolicy")
-	policy := get(input, "securityPolicy", "TLS_1_0")
+	policy = get(input, "securityPolicy", "TLS_1_0")
 	not regex.match(apigw_tls12_pattern, policy)
-	v := {
+	v = {
 		"path": ["securityPolicy"],
 		"message": sprintf("API Gateway domain %s accepts TLS below 1.2: security_policy is %q", [get(input, "domainName", input.name), policy]),
 		"fix": {"value": "TLS_1_2"},
@@ -131,9 +131,9 @@ protocol := input.protocol if {
 violation contains v if {
 	protocol in {"HTTPS", "TLS"}
 	not aws.unknown(input, "sslPolicy")
-	policy := get(input, "sslPolicy", "ELBSecurityPolicy-2016-08")
+	policy = get(input, "sslPolicy", "ELBSecurityPolicy-2016-08")
 	not regex.match(elb_tls12_pattern, policy)
-	v := {
+	v = {
 		"path": ["sslPolicy"],
 		"message": sprintf("%s accepts TLS below 1.2: ssl_policy is %q", [listener, policy]),
 		"fix": {"value": "ELBSecurityPolicy-TLS13-1-2-2021-06"},
@@ -146,7 +146,7 @@ violation contains v if {
 	protocol == "HTTP"
 	some i, action in actions
 	get(action, "type", "") != "redirect"
-	v := {
+	v = {
 		"path": ["defaultActions", i, "type"],
 		"message": sprintf("%s serves plain HTTP: its default action is %q instead of a redirect to HTTPS", [listener, get(action, "type", "")]),
 	}
@@ -156,9 +156,9 @@ violation contains v if {
 	protocol == "HTTP"
 	some i, action in actions
 	action.type == "redirect"
-	target := get(action, ["redirect", "protocol"], "#{protocol}")
+	target = get(action, ["redirect", "protocol"], "#{protocol}")
 	target != "HTTPS"
-	v := {
+	v = {
 		"path": ["defaultActions", i, "redirect", "protocol"],
 		"message": sprintf("%s redirects to %q instead of HTTPS", [listener, target]),
 		"fix": {"value": "HTTPS"},
@@ -169,7 +169,7 @@ violation contains v if {
 	protocol == "HTTP"
 	count(get(input, "defaultActions", [])) == 0
 	not aws.unknown(input, "defaultActions")
-	v := {
+	v = {
 		"path": ["protocol"],
 		"message": sprintf("%s serves plain HTTP and has no default action that redirects to HTTPS", [listener]),
 	}

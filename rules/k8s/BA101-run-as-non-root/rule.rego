@@ -5,14 +5,19 @@
 #   Every container, init container and ephemeral container of a workload must run as a
 #   non-root user. The check works on the *effective* security context: a field set on the
 #   container wins, otherwise the pod-level `securityContext` value is inherited, as the
-#   kubelet does. A container passes when its effective `runAsNonRoot` is `true` or its
-#   effective `runAsUser` is greater than 0.
+#   kubelet does. A container passes when its effective `runAsNonRoot` is `true` (the kubelet
+#   then refuses to start it as UID 0) or its effective `runAsUser` is greater than 0 (its
+#   process runs as that UID). `runAsNonRoot: false` only turns the kubelet's check off; it
+#   does not make a container root, so beside an effective `runAsUser` above 0 it is not
+#   reported.
 #
 #   Explicit root settings are reported at the field that sets them:
-#   - a container's `securityContext.runAsUser: 0` or `securityContext.runAsNonRoot: false`
-#     (a container that sets both gets one finding per field);
-#   - a pod-level `runAsUser: 0` or `runAsNonRoot: false` that at least one container inherits
-#     (one finding for the pod-level field, naming the containers that inherit it).
+#   - a container's `securityContext.runAsUser: 0`, or its `securityContext.runAsNonRoot:
+#     false` when its effective `runAsUser` is not above 0 (a container that sets both gets one
+#     finding per field);
+#   - a pod-level `runAsUser: 0`, or a pod-level `runAsNonRoot: false`, that at least one
+#     container inherits (for `runAsNonRoot`, a container whose effective `runAsUser` is not
+#     above 0); one finding for the pod-level field, naming those containers.
 #
 #   A container with no explicit root setting that still does not prove it runs as non-root
 #   is reported at its `securityContext.runAsNonRoot` (which points at its `securityContext`,
@@ -78,16 +83,21 @@ inherits(c, field) if own(c, field) == null
 # Its own value when set, else the pod's. (The else chains below check each condition once,
 # and only until one holds.)
 effective(c, field) := value if {
-	value := own(c, field)
+	value = own(c, field)
 	value != null
 } else := pod_value(field)
+
+# Its process runs as a UID above 0, whatever runAsNonRoot says.
+nonzero_uid(c) if {
+	uid = effective(c, "runAsUser")
+	is_number(uid)
+	uid > 0
+}
 
 non_root(c) if {
 	effective(c, "runAsNonRoot") == true
 } else := true if {
-	uid := effective(c, "runAsUser")
-	is_number(uid)
-	uid > 0
+	nonzero_uid(c)
 }
 
 # A container that some explicit root setting (its own or an inherited pod-level one) covers.
@@ -109,9 +119,18 @@ label(c) := "ephemeral container" if c.type == "ephemeralContainers"
 
 label(c) := "container" if c.type == "containers"
 
-inheriting_names(field) := concat(", ", sort([sprintf("%q", [c.container.name]) |
+# The containers that a pod-level root setting of `field` affects: those that inherit it
+# (and, for runAsNonRoot: false, that do not run as a UID above 0 anyway).
+affected(c, "runAsUser") if inherits(c, "runAsUser")
+
+affected(c, "runAsNonRoot") if {
+	inherits(c, "runAsNonRoot")
+	not nonzero_uid(c)
+}
+
+affected_names(field) := concat(", ", sort([c.display |
 	some c in input_containers
-	inherits(c, field)
+	affected(c, field)
 ]))
 
 subject := k8s.describe(input)
@@ -120,19 +139,20 @@ subject := k8s.describe(input)
 violation contains v if {
 	some c in input_containers
 	own(c, "runAsUser") == 0
-	v := {
+	v = {
 		"path": array.concat(c.path, ["securityContext", "runAsUser"]),
-		"message": sprintf("%s %q of %s runs as root: securityContext.runAsUser is 0", [label(c), c.container.name, subject]),
+		"message": sprintf("%s %s of %s runs as root: securityContext.runAsUser is 0", [label(c), c.display, subject]),
 	}
 }
 
-# Container-level runAsNonRoot: false.
+# Container-level runAsNonRoot: false, with no runAsUser above 0 to make it non-root anyway.
 violation contains v if {
 	some c in input_containers
 	own(c, "runAsNonRoot") == false
-	v := {
+	not nonzero_uid(c)
+	v = {
 		"path": array.concat(c.path, ["securityContext", "runAsNonRoot"]),
-		"message": sprintf("%s %q of %s allows running as root: securityContext.runAsNonRoot is false", [label(c), c.container.name, subject]),
+		"message": sprintf("%s %s of %s allows running as root: securityContext.runAsNonRoot is false", [label(c), c.display, subject]),
 		"fix": {"value": true},
 	}
 }
@@ -142,20 +162,21 @@ violation contains v if {
 	pod_value("runAsUser") == 0
 	some c in input_containers
 	inherits(c, "runAsUser")
-	v := {
+	v = {
 		"path": array.concat(pod_sc_path, ["runAsUser"]),
-		"message": sprintf("pod securityContext.runAsUser of %s is 0 (root), and containers %s inherit it", [subject, inheriting_names("runAsUser")]),
+		"message": sprintf("pod securityContext.runAsUser of %s is 0 (root), and containers %s inherit it", [subject, affected_names("runAsUser")]),
 	}
 }
 
-# Pod-level runAsNonRoot: false that a container inherits.
+# Pod-level runAsNonRoot: false that a container inherits and does not override by a
+# runAsUser above 0.
 violation contains v if {
 	pod_value("runAsNonRoot") == false
 	some c in input_containers
-	inherits(c, "runAsNonRoot")
-	v := {
+	affected(c, "runAsNonRoot")
+	v = {
 		"path": array.concat(pod_sc_path, ["runAsNonRoot"]),
-		"message": sprintf("pod securityContext.runAsNonRoot of %s is false, and containers %s inherit it", [subject, inheriting_names("runAsNonRoot")]),
+		"message": sprintf("pod securityContext.runAsNonRoot of %s is false, and containers %s inherit it", [subject, affected_names("runAsNonRoot")]),
 		"fix": {"value": true},
 	}
 }
@@ -165,9 +186,9 @@ violation contains v if {
 	some c in input_containers
 	not explicit_root(c)
 	not non_root(c)
-	v := {
+	v = {
 		"path": array.concat(c.path, ["securityContext", "runAsNonRoot"]),
-		"message": sprintf("%s %q of %s may run as root: neither it nor the pod sets runAsNonRoot: true or a runAsUser above 0", [label(c), c.container.name, subject]),
+		"message": sprintf("%s %s of %s may run as root: neither it nor the pod sets runAsNonRoot: true or a runAsUser above 0", [label(c), c.display, subject]),
 		"fix": {"value": true},
 	}
 }

@@ -61,15 +61,15 @@ subject := k8s.describe(input)
 
 violation contains v if {
 	some c in input_containers
-	value := object.get(c.container, ["securityContext", "allowPrivilegeEscalation"], null)
+	value = object.get(c.container, ["securityContext", "allowPrivilegeEscalation"], null)
 	value != false
-	v := {
+	v = {
 		"path": array.concat(c.path, ["securityContext", "allowPrivilegeEscalation"]),
 		"message": message(c, value),
 		"fix": {"value": false},
 	}
 }
 
-message(c, value) := sprintf("%s %q of %s sets securityContext.allowPrivilegeEscalation: true", [label(c), c.container.name, subject]) if value == true
+message(c, value) := sprintf("%s %s of %s sets securityContext.allowPrivilegeEscalation: true", [label(c), c.display, subject]) if value == true
 
-message(c, value) := sprintf("%s %q of %s does not set securityContext.allowPrivilegeEscalation: false", [label(c), c.container.name, subject]) if value != true
+message(c, value) := sprintf("%s %s of %s does not set securityContext.allowPrivilegeEscalation: false", [label(c), c.display, subject]) if value != true

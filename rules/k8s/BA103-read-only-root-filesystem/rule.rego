@@ -65,15 +65,15 @@ subject := k8s.describe(input)
 
 violation contains v if {
 	some c in input_containers
-	value := object.get(c.container, ["securityContext", "readOnlyRootFilesystem"], null)
+	value = object.get(c.container, ["securityContext", "readOnlyRootFilesystem"], null)
 	value != true
-	v := {
+	v = {
 		"path": array.concat(c.path, ["securityContext", "readOnlyRootFilesystem"]),
 		"message": message(c, value),
 		"fix": {"value": true},
 	}
 }
 
-message(c, value) := sprintf("%s %q of %s sets securityContext.readOnlyRootFilesystem: false", [label(c), c.container.name, subject]) if value == false
+message(c, value) := sprintf("%s %s of %s sets securityContext.readOnlyRootFilesystem: false", [label(c), c.display, subject]) if value == false
 
-message(c, value) := sprintf("%s %q of %s does not set securityContext.readOnlyRootFilesystem: true", [label(c), c.container.name, subject]) if value != false
+message(c, value) := sprintf("%s %s of %s does not set securityContext.readOnlyRootFilesystem: true", [label(c), c.display, subject]) if value != false

@@ -68,9 +68,9 @@ subject := k8s.describe(input)
 violation contains v if {
 	some c in input_containers
 	object.get(c.container, ["securityContext", "privileged"], false) == true
-	v := {
+	v = {
 		"path": array.concat(c.path, ["securityContext", "privileged"]),
-		"message": sprintf("%s %q of %s is privileged (securityContext.privileged: true)", [label(c), c.container.name, subject]),
+		"message": sprintf("%s %s of %s is privileged (securityContext.privileged: true)", [label(c), c.display, subject]),
 		"fix": {"value": false},
 	}
 }
@@ -79,7 +79,7 @@ violation contains v if {
 violation contains v if {
 	some field in host_namespace_fields
 	object.get(input_pod_spec, field, false) == true
-	v := {
+	v = {
 		"path": array.concat(input_pod_spec_path, [field]),
 		"message": sprintf("%s shares the node's namespace: %s is true", [subject, field]),
 		"fix": {"value": false},
@@ -89,9 +89,9 @@ violation contains v if {
 # hostPath volumes.
 violation contains v if {
 	some i, volume in object.get(input_pod_spec, "volumes", [])
-	host_path := object.get(volume, "hostPath", null)
+	host_path = object.get(volume, "hostPath", null)
 	host_path != null
-	v := {
+	v = {
 		"path": array.concat(input_pod_spec_path, ["volumes", i, "hostPath"]),
 		"message": sprintf("volume %q of %s mounts the node path %q (hostPath)", [object.get(volume, "name", ""), subject, object.get(host_path, "path", "")]),
 	}

@@ -81,9 +81,9 @@ subject := k8s.describe(input)
 violation contains v if {
 	some c in input_containers
 	not drops_all(c)
-	v := {
+	v = {
 		"path": array.concat(c.path, ["securityContext", "capabilities", "drop"]),
-		"message": sprintf("%s %q of %s does not drop ALL capabilities (securityContext.capabilities.drop)", [label(c), c.container.name, subject]),
+		"message": sprintf("%s %s of %s does not drop ALL capabilities (securityContext.capabilities.drop)", [label(c), c.display, subject]),
 		"fix": {"value": ["ALL"]},
 	}
 }
@@ -93,8 +93,8 @@ violation contains v if {
 	some c in input_containers
 	some j, capability in as_array(object.get(c.container, ["securityContext", "capabilities", "add"], []))
 	not normalize(capability) in allowed_additions
-	v := {
+	v = {
 		"path": array.concat(c.path, ["securityContext", "capabilities", "add", j]),
-		"message": sprintf("%s %q of %s adds capability %v (only NET_BIND_SERVICE may be added)", [label(c), c.container.name, subject, capability]),
+		"message": sprintf("%s %s of %s adds capability %v (only NET_BIND_SERVICE may be added)", [label(c), c.display, subject, capability]),
 	}
 }

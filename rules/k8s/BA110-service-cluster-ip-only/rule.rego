@@ -68,14 +68,14 @@ allowed(kind) if {
 }
 
 violation contains v if {
-	service_type := object.get(input, ["spec", "type"], "ClusterIP")
+	service_type = object.get(input, ["spec", "type"], "ClusterIP")
 	service_type in exposed_types
 	not allowed(service_type)
-	finding := {
+	finding = {
 		"path": ["spec", "type"],
 		"message": sprintf("%s is of type %s, which the configuration does not allow ([[allow.services]])", [k8s.describe(input), service_type]),
 	}
-	v := object.union(finding, type_fix)
+	v = object.union(finding, type_fix)
 }
 
 # Setting the type to ClusterIP is a mechanical fix only when no port pins a nodePort:
@@ -92,11 +92,11 @@ type_fix := {} if {
 }
 
 violation contains v if {
-	ips := object.get(input, ["spec", "externalIPs"], [])
+	ips = object.get(input, ["spec", "externalIPs"], [])
 	is_array(ips)
 	count(ips) > 0
 	not allowed("externalIPs")
-	v := {
+	v = {
 		"path": ["spec", "externalIPs"],
 		"message": sprintf("%s sets externalIPs %v, which the configuration does not allow ([[allow.services]])", [k8s.describe(input), ips]),
 	}

@@ -77,18 +77,18 @@ policy_types(np) := {t | some t in np.spec.policyTypes} if np.spec.policyTypes
 
 policy_types(np) := types if {
 	not np.spec.policyTypes
-	egress := {"Egress" | count(object.get(np, ["spec", "egress"], [])) > 0}
-	types := {"Ingress"} | egress
+	egress = {"Egress" | count(object.get(np, ["spec", "egress"], [])) > 0}
+	types = {"Ingress"} | egress
 }
 
 # `podSelector: {}`, or an empty (null) podSelector, selects every pod of the namespace.
 pod_selector(np) := selector if {
-	selector := object.get(np, ["spec", "podSelector"], {})
+	selector = object.get(np, ["spec", "podSelector"], {})
 	is_object(selector)
 }
 
 pod_selector(np) := {} if {
-	selector := object.get(np, ["spec", "podSelector"], {})
+	selector = object.get(np, ["spec", "podSelector"], {})
 	selector == null
 }
 
@@ -99,12 +99,12 @@ covers_ingress(np, labels) if {
 
 violation contains v if {
 	k8s.is_workload(input)
-	ns := k8s.namespace(input)
+	ns = k8s.namespace(input)
 	not ns in system_namespaces
-	labels := k8s.pod_labels(input)
-	policies := k8s.objects("NetworkPolicy", ns)
+	labels = k8s.pod_labels(input)
+	policies = k8s.objects("NetworkPolicy", ns)
 	not any_covers(policies, labels)
-	v := {
+	v = {
 		"path": k8s.pod_labels_path(input),
 		"message": sprintf("the pods of %s are selected by no NetworkPolicy in namespace %q that governs Ingress, so any pod in the cluster can connect to them", [k8s.describe(input), ns]),
 	}

@@ -74,15 +74,15 @@ policy_types(np) := {t | some t in np.spec.policyTypes} if np.spec.policyTypes
 
 policy_types(np) := types if {
 	not np.spec.policyTypes
-	egress := {"Egress" | count(object.get(np, ["spec", "egress"], [])) > 0}
-	types := {"Ingress"} | egress
+	egress = {"Egress" | count(object.get(np, ["spec", "egress"], [])) > 0}
+	types = {"Ingress"} | egress
 }
 
 # podSelector: {} (or absent, or null): no label requirement at all.
 empty_selector(np) if object.get(np, ["spec", "podSelector"], {}) == null
 
 empty_selector(np) if {
-	selector := object.get(np, ["spec", "podSelector"], {})
+	selector = object.get(np, ["spec", "podSelector"], {})
 	is_object(selector)
 	count(object.get(selector, "matchLabels", {})) == 0
 	count(object.get(selector, "matchExpressions", [])) == 0
@@ -108,11 +108,11 @@ missing(ns) := [type | some type in ["Ingress", "Egress"]; not denies(ns, type)]
 
 violation contains v if {
 	input.kind == "Namespace"
-	ns := input.metadata.name
+	ns = input.metadata.name
 	not ns in system_namespaces
-	gaps := missing(ns)
+	gaps = missing(ns)
 	count(gaps) > 0
-	v := {
+	v = {
 		"path": ["metadata", "name"],
 		"message": sprintf("namespace %q has no default-deny NetworkPolicy (empty podSelector, no allow-all rule) for %s: a pod that no other policy selects stays open in that direction", [ns, concat(" and ", gaps)]),
 	}

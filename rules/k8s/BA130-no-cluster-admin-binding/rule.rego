@@ -81,9 +81,12 @@ outside_subject(s, binding) if {
 	object.get(s, "namespace", k8s.namespace(binding)) != "kube-system"
 }
 
-subject_label(s, _) := sprintf("%s %q", [s.kind, s.name]) if s.kind != "ServiceAccount"
+# A subject without `name` is still named in the message, so its finding is not lost.
+subject_name(s) := object.get(s, "name", "<unnamed>")
 
-subject_label(s, binding) := sprintf("ServiceAccount %s/%s", [object.get(s, "namespace", k8s.namespace(binding)), s.name]) if {
+subject_label(s, _) := sprintf("%s %q", [s.kind, subject_name(s)]) if s.kind != "ServiceAccount"
+
+subject_label(s, binding) := sprintf("ServiceAccount %s/%s", [object.get(s, "namespace", k8s.namespace(binding)), subject_name(s)]) if {
 	s.kind == "ServiceAccount"
 }
 
@@ -111,12 +114,12 @@ all_powerful(binding) if {
 violation contains v if {
 	input.kind in {"RoleBinding", "ClusterRoleBinding"}
 	all_powerful(input)
-	offenders := sort([subject_label(s, input) |
+	offenders = sort([subject_label(s, input) |
 		some s in object.get(input, "subjects", [])
 		outside_subject(s, input)
 	])
 	count(offenders) > 0
-	v := {
+	v = {
 		"path": ["roleRef", "name"],
 		"message": sprintf("%s grants %s %q, which can do anything, to %s outside kube-system", [k8s.describe(input), input.roleRef.kind, input.roleRef.name, concat(", ", offenders)]),
 	}

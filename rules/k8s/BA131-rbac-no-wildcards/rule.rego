@@ -89,7 +89,7 @@ violation contains v if {
 	some field in wildcard_fields
 	some j, entry in object.get(rule, field, [])
 	entry == "*"
-	v := {
+	v = {
 		"path": ["rules", i, field, j],
 		"message": sprintf("rule %d of %s grants \"*\" in %s; list the %s it needs", [i, k8s.describe(input), field, field]),
 	}
@@ -131,9 +131,12 @@ app_subject(s) if {
 	not system_group(s.name)
 }
 
-subject_label(s) := sprintf("ServiceAccount %s/%s", [object.get(s, "namespace", ""), s.name]) if s.kind == "ServiceAccount"
+# A subject without `name` is still named in the message, so its finding is not lost.
+subject_name(s) := object.get(s, "name", "<unnamed>")
 
-subject_label(s) := sprintf("%s %q", [s.kind, s.name]) if s.kind != "ServiceAccount"
+subject_label(s) := sprintf("ServiceAccount %s/%s", [object.get(s, "namespace", ""), subject_name(s)]) if s.kind == "ServiceAccount"
+
+subject_label(s) := sprintf("%s %q", [s.kind, subject_name(s)]) if s.kind != "ServiceAccount"
 
 # Application subjects that ClusterRoleBindings give this ClusterRole to, cluster-wide.
 cluster_wide_app_subjects(role_name) := {sprintf("%s (ClusterRoleBinding %s)", [subject_label(s), k8s.name(b)]) |
@@ -162,9 +165,9 @@ violation contains v if {
 	core_group(rule)
 	reads(rule)
 	count(object.get(rule, "resourceNames", [])) == 0
-	subjects := cluster_wide_app_subjects(input.metadata.name)
+	subjects = cluster_wide_app_subjects(input.metadata.name)
 	count(subjects) > 0
-	v := {
+	v = {
 		"path": ["rules", i, "resources", j],
 		"message": sprintf("%s lets %s read every Secret in the cluster (rule %d: secrets without resourceNames); use a namespaced Role limited by resourceNames", [k8s.describe(input), concat(", ", sort(subjects)), i]),
 	}

@@ -112,7 +112,7 @@ dedicated if {
 violation contains v if {
 	workload
 	not dedicated
-	v := {
+	v = {
 		"path": array.concat(spec_path, [named_field]),
 		"message": sprintf("%s runs as the %q ServiceAccount of namespace %q; give it a ServiceAccount of its own", [subject, effective_sa, ns]),
 	}
@@ -122,7 +122,7 @@ violation contains v if {
 	workload
 	dedicated
 	not k8s.objects("ServiceAccount", ns)[sa_name]
-	v := {
+	v = {
 		"path": array.concat(spec_path, [sa_field]),
 		"message": sprintf("%s names ServiceAccount %q, which does not exist in namespace %q", [subject, sa_name, ns]),
 	}
@@ -137,7 +137,7 @@ violation contains v if {
 	workload
 	not has_automount_setting
 	not sa_opts_out
-	v := {
+	v = {
 		"path": array.concat(spec_path, ["automountServiceAccountToken"]),
 		"message": sprintf("%s mounts the API token of ServiceAccount %s/%s: neither the pod spec nor the ServiceAccount sets automountServiceAccountToken: false", [subject, ns, effective_sa]),
 		"fix": {"value": false},

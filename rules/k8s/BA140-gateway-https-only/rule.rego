@@ -103,7 +103,7 @@ namespace_labels(ns) := object.union(
 )
 
 admits(listener, route_ns) if {
-	from := object.get(listener, ["allowedRoutes", "namespaces", "from"], "Same")
+	from = object.get(listener, ["allowedRoutes", "namespaces", "from"], "Same")
 	admits_from(from, listener, route_ns)
 }
 
@@ -112,7 +112,7 @@ admits_from("All", _, _) := true
 admits_from("Same", _, route_ns) if route_ns == gw_ns
 
 admits_from("Selector", listener, route_ns) if {
-	selector := listener.allowedRoutes.namespaces.selector
+	selector = listener.allowedRoutes.namespaces.selector
 	k8s.selects(selector, namespace_labels(route_ns))
 }
 
@@ -121,13 +121,13 @@ admits_from("Selector", listener, route_ns) if {
 candidate_routes := [[ref.namespace, route] |
 	some ref in object.get(data.inventory.route_parents, [gw_ns, gw_name], [])
 	ref.kind == "HTTPRoute"
-	route := k8s.objects("HTTPRoute", ref.namespace)[ref.name]
+	route = k8s.objects("HTTPRoute", ref.namespace)[ref.name]
 ]
 
 attached_routes(listener) := [route |
 	some candidate in candidate_routes
-	route_ns := candidate[0]
-	route := candidate[1]
+	route_ns = candidate[0]
+	route = candidate[1]
 	some ref in object.get(route, ["spec", "parentRefs"], [])
 	refers_to(ref, route_ns, listener)
 	admits(listener, route_ns)
@@ -142,7 +142,7 @@ https_redirect(filter) if {
 
 redirect_rule(rule) if {
 	count(object.get(rule, "backendRefs", [])) == 0
-	filters := object.get(rule, "filters", [])
+	filters = object.get(rule, "filters", [])
 	count(filters) > 0
 	every filter in filters {
 		https_redirect(filter)
@@ -150,7 +150,7 @@ redirect_rule(rule) if {
 }
 
 redirect_only(route) if {
-	rules := object.get(route, ["spec", "rules"], [])
+	rules = object.get(route, ["spec", "rules"], [])
 	count(rules) > 0
 	every rule in rules {
 		redirect_rule(rule)
@@ -175,9 +175,9 @@ listener_label(listener) := sprintf("listener %q of %s", [object.get(listener, "
 
 violation contains v if {
 	some [i, listener, "HTTP"] in listeners
-	serving := serving_routes(listener)
+	serving = serving_routes(listener)
 	count(serving) > 0
-	v := {
+	v = {
 		"path": ["spec", "listeners", i, "protocol"],
 		"message": sprintf("%s serves plain HTTP: attached HTTPRoute %s does more than redirect to https", [listener_label(listener), concat(", ", serving)]),
 	}
@@ -187,7 +187,7 @@ violation contains v if {
 	some [i, listener, protocol] in listeners
 	not protocol in secure_protocols
 	protocol != "HTTP"
-	v := {
+	v = {
 		"path": ["spec", "listeners", i, "protocol"],
 		"message": sprintf("%s uses protocol %q; serve it as HTTPS or TLS", [listener_label(listener), protocol]),
 	}
@@ -198,7 +198,7 @@ violation contains v if {
 	protocol in secure_protocols
 	object.get(listener, ["tls", "mode"], "Terminate") != "Passthrough"
 	count(object.get(listener, ["tls", "certificateRefs"], [])) == 0
-	v := {
+	v = {
 		"path": ["spec", "listeners", i, "tls", "certificateRefs"],
 		"message": sprintf("%s terminates %s but has no tls.certificateRefs", [listener_label(listener), protocol]),
 	}

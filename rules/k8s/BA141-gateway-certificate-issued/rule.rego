@@ -95,7 +95,7 @@ certificates_for(secret_ns, secret_name) := [cert |
 ]
 
 issued(cert) if {
-	issuer := cert.spec.issuerRef
+	issuer = cert.spec.issuerRef
 	issuer_exists(object.get(issuer, "kind", "Issuer"), issuer.name, k8s.namespace(cert))
 }
 
@@ -104,7 +104,7 @@ issued(cert) if {
 shim_issuer_exists if issuer_exists("ClusterIssuer", annotations["cert-manager.io/cluster-issuer"], "")
 
 shim_issuer_exists if {
-	kind := object.get(annotations, "cert-manager.io/issuer-kind", "Issuer")
+	kind = object.get(annotations, "cert-manager.io/issuer-kind", "Issuer")
 	issuer_exists(kind, annotations["cert-manager.io/issuer"], gw_ns)
 }
 
@@ -125,7 +125,7 @@ refs contains [i, j, listener, ref, secret_ns, certificates_for(secret_ns, ref.n
 	some i, listener in object.get(input, ["spec", "listeners"], [])
 	some j, ref in object.get(listener, ["tls", "certificateRefs"], [])
 	secret_ref(ref)
-	secret_ns := object.get(ref, "namespace", gw_ns)
+	secret_ns = object.get(ref, "namespace", gw_ns)
 }
 
 issued_by_certificate(certs) if {
@@ -141,23 +141,23 @@ issued_by_shim(secret_ns) if {
 # Why the Secret is not issued. The alternatives exclude each other.
 reason(secret_ns, certs) := msg if {
 	count(certs) > 0
-	msg := sprintf("Certificate %s names issuer %s, which is not in the inventory (an Issuer must be in the Certificate's namespace)", [
+	msg = sprintf("Certificate %s names issuer %s, which is not in the inventory (an Issuer must be in the Certificate's namespace)", [
 		concat(", ", sort([sprintf("%s/%s", [secret_ns, k8s.name(c)]) | some c in certs])),
 		concat(", ", sort({sprintf("%s %q", [object.get(c.spec.issuerRef, "kind", "Issuer"), c.spec.issuerRef.name]) | some c in certs})),
 	])
 } else := msg if {
 	not shim_annotated
-	msg := "no cert-manager Certificate in that namespace writes it, and the Gateway has no cert-manager.io/cluster-issuer annotation"
+	msg = "no cert-manager Certificate in that namespace writes it, and the Gateway has no cert-manager.io/cluster-issuer annotation"
 } else := msg if {
 	secret_ns == gw_ns
-	msg := "no cert-manager Certificate writes it, and the issuer named by the Gateway's cert-manager.io annotation is not in the inventory"
+	msg = "no cert-manager Certificate writes it, and the issuer named by the Gateway's cert-manager.io annotation is not in the inventory"
 } else := "no cert-manager Certificate in that namespace writes it, and the Gateway's cert-manager.io annotation only issues Secrets in the Gateway's namespace"
 
 violation contains v if {
 	some [i, j, listener, ref, secret_ns, certs] in refs
 	not issued_by_certificate(certs)
 	not issued_by_shim(secret_ns)
-	v := {
+	v = {
 		"path": ["spec", "listeners", i, "tls", "certificateRefs", j],
 		"message": sprintf("certificate Secret %s/%s of listener %q of %s is not issued by cert-manager: %s", [secret_ns, ref.name, object.get(listener, "name", "<unnamed>"), subject, reason(secret_ns, certs)]),
 	}

@@ -112,7 +112,7 @@ namespace_labels(ns) := object.union(
 # message: `accepts` tests the same conditions directly.
 rejections(l, gw) := {reason |
 	some check in ["kind", "namespace", "hostname"]
-	reason := reject(check, l, gw)
+	reason = reject(check, l, gw)
 }
 
 reject("kind", l, _) := sprintf("protocol %s does not carry HTTPRoutes", [object.get(l, "protocol", "")]) if {
@@ -126,17 +126,23 @@ reject("kind", l, _) := "its allowedRoutes.kinds do not include HTTPRoute" if {
 
 # No allowedRoutes.kinds (the protocol's default kinds), or a list that names HTTPRoute.
 kinds_allow_http_route(l) if {
-	kinds := object.get(l, ["allowedRoutes", "kinds"], [])
+	kinds = object.get(l, ["allowedRoutes", "kinds"], [])
 	count(kinds) > 0
-	some k in kinds
-	object.get(k, "group", "gateway.networking.k8s.io") == "gateway.networking.k8s.io"
-	k.kind == "HTTPRoute"
+	names_http_route(kinds)
 } else if {
 	count(object.get(l, ["allowedRoutes", "kinds"], [])) == 0
 }
 
+# (A function of its own: a loop in a body that `else` follows stops the chain in the
+# compiled evaluator.)
+names_http_route(kinds) if {
+	some k in kinds
+	object.get(k, "group", "gateway.networking.k8s.io") == "gateway.networking.k8s.io"
+	k.kind == "HTTPRoute"
+}
+
 reject("namespace", l, gw) := sprintf("allowedRoutes.namespaces.from is %s and does not admit namespace %q", [from, route_ns]) if {
-	from := object.get(l, ["allowedRoutes", "namespaces", "from"], "Same")
+	from = object.get(l, ["allowedRoutes", "namespaces", "from"], "Same")
 	not admits(from, l, gw)
 }
 
@@ -170,7 +176,7 @@ hosts_intersect(a, b) if {
 
 wildcard_covers(pattern, host) if {
 	startswith(pattern, "*.")
-	suffix := substring(pattern, 1, -1)
+	suffix = substring(pattern, 1, -1)
 	endswith(host, suffix)
 	count(host) > count(suffix)
 }
@@ -192,14 +198,14 @@ parent_refs := object.get(input, ["spec", "parentRefs"], [])
 gateway_parents contains [i, ref, gw] if {
 	some i, ref in parent_refs
 	gateway_ref(ref)
-	gw := object.get(k8s.objects("Gateway", ref_namespace(ref)), ref.name, null)
+	gw = object.get(k8s.objects("Gateway", ref_namespace(ref)), ref.name, null)
 }
 
 subject := k8s.describe_in(input.kind, route_ns, k8s.name(input))
 
 violation contains v if {
 	count(parent_refs) == 0
-	v := {
+	v = {
 		"path": ["spec", "parentRefs"],
 		"message": sprintf("%s has no parentRefs, so no Gateway serves it", [subject]),
 	}
@@ -207,7 +213,7 @@ violation contains v if {
 
 violation contains v if {
 	some [i, ref, null] in gateway_parents
-	v := {
+	v = {
 		"path": ["spec", "parentRefs", i, "name"],
 		"message": sprintf("parentRefs[%d] of %s names %s, which does not exist", [i, subject, describe_ref(ref)]),
 	}
@@ -216,7 +222,7 @@ violation contains v if {
 violation contains v if {
 	some [i, ref, gw] in gateway_parents
 	gw != null
-	v := section_or_port_violation(i, ref, gw)
+	v = section_or_port_violation(i, ref, gw)
 }
 
 # The ref's sectionName names no listener of the Gateway, else (the section exists, or none is
@@ -224,14 +230,14 @@ violation contains v if {
 section_or_port_violation(i, ref, gw) := v if {
 	ref.sectionName
 	not some_listener_named(gw, ref.sectionName)
-	v := {
+	v = {
 		"path": ["spec", "parentRefs", i, "sectionName"],
 		"message": sprintf("parentRefs[%d] of %s names listener %q, which %s does not have", [i, subject, ref.sectionName, describe_ref(ref)]),
 	}
 } else := v if {
 	ref.port
 	count(selected(ref, gw)) == 0
-	v := {
+	v = {
 		"path": ["spec", "parentRefs", i, "port"],
 		"message": sprintf("parentRefs[%d] of %s asks for port %v, on which %s has no matching listener", [i, subject, ref.port, describe_ref(ref)]),
 	}
@@ -245,11 +251,11 @@ some_listener_named(gw, name) if {
 violation contains v if {
 	some [i, ref, gw] in gateway_parents
 	gw != null
-	candidates := selected(ref, gw)
+	candidates = selected(ref, gw)
 	count(candidates) > 0
 	not some_accepts(candidates, gw)
-	reasons := sort([sprintf("listener %q: %s", [object.get(l, "name", "<unnamed>"), concat("; ", sort(rejections(l, gw)))]) | some l in candidates])
-	v := {
+	reasons = sort([sprintf("listener %q: %s", [object.get(l, "name", "<unnamed>"), concat("; ", sort(rejections(l, gw)))]) | some l in candidates])
+	v = {
 		"path": ["spec", "parentRefs", i],
 		"message": sprintf("no listener of %s accepts %s (%s)", [describe_ref(ref), subject, concat(", ", reasons)]),
 	}
@@ -267,7 +273,7 @@ violation contains v if {
 	not ref.sectionName
 	not ref.port
 	count(listeners(gw)) == 0
-	v := {
+	v = {
 		"path": ["spec", "parentRefs", i],
 		"message": sprintf("%s has no listeners, so %s cannot attach to it", [describe_ref(ref), subject]),
 	}
@@ -282,8 +288,8 @@ backends contains [r, b, ref, ns, svc] if {
 	some b, ref in object.get(rule, "backendRefs", [])
 	object.get(ref, "group", "") == ""
 	object.get(ref, "kind", "Service") == "Service"
-	ns := object.get(ref, "namespace", route_ns)
-	svc := object.get(k8s.objects("Service", ns), ref.name, null)
+	ns = object.get(ref, "namespace", route_ns)
+	svc = object.get(k8s.objects("Service", ns), ref.name, null)
 }
 
 granted(ref, ns) if {
@@ -300,7 +306,7 @@ granted(ref, ns) if {
 
 violation contains v if {
 	some [r, b, ref, ns, null] in backends
-	v := {
+	v = {
 		"path": ["spec", "rules", r, "backendRefs", b, "name"],
 		"message": sprintf("rules[%d].backendRefs[%d] of %s names Service %s/%s, which does not exist", [r, b, subject, ns, ref.name]),
 	}
@@ -311,7 +317,7 @@ violation contains v if {
 	ns != route_ns
 	svc != null
 	not granted(ref, ns)
-	v := {
+	v = {
 		"path": ["spec", "rules", r, "backendRefs", b, "namespace"],
 		"message": sprintf("rules[%d].backendRefs[%d] of %s crosses into namespace %q, where no ReferenceGrant lets HTTPRoutes from %q reach Service %q", [r, b, subject, ns, route_ns, ref.name]),
 	}
@@ -321,9 +327,9 @@ violation contains v if {
 	some [r, b, ref, ns, svc] in backends
 	ref.port
 	svc != null
-	ports := {p.port | some p in object.get(svc, ["spec", "ports"], [])}
+	ports = {p.port | some p in object.get(svc, ["spec", "ports"], [])}
 	not ref.port in ports
-	v := {
+	v = {
 		"path": ["spec", "rules", r, "backendRefs", b, "port"],
 		"message": sprintf("rules[%d].backendRefs[%d] of %s asks for port %v, which Service %s/%s does not expose", [r, b, subject, ref.port, ns, ref.name]),
 	}

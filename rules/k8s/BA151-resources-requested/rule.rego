@@ -78,8 +78,8 @@ violation contains v if {
 	c.type in {"containers", "initContainers"}
 	some [section, resource] in required
 	not set(c, section, resource)
-	v := {
+	v = {
 		"path": array.concat(c.path, ["resources", section, resource]),
-		"message": sprintf("%s %q of %s does not set resources.%s.%s", [label(c), c.container.name, subject, section, resource]),
+		"message": sprintf("%s %s of %s does not set resources.%s.%s", [label(c), c.display, subject, section, resource]),
 	}
 }

@@ -91,7 +91,7 @@ violation contains v if {
 	input.kind in {"Deployment", "StatefulSet"}
 	application
 	not scaled
-	v := {
+	v = {
 		"path": ["metadata", "name"],
 		"message": sprintf("%s is the scaleTargetRef of no HorizontalPodAutoscaler in namespace %q", [subject, ns]),
 	}
@@ -106,7 +106,7 @@ violation contains v if {
 	input.kind == "HorizontalPodAutoscaler"
 	input.apiVersion != "autoscaling/v2"
 	application
-	v := {
+	v = {
 		"path": ["apiVersion"],
 		"message": sprintf("%s uses %s; use autoscaling/v2", [subject, input.apiVersion]),
 	}
@@ -114,10 +114,10 @@ violation contains v if {
 
 violation contains v if {
 	input.kind == "HorizontalPodAutoscaler"
-	min := object.get(input, ["spec", "minReplicas"], 1)
+	min = object.get(input, ["spec", "minReplicas"], 1)
 	min < 2
 	application
-	v := {
+	v = {
 		"path": ["spec", "minReplicas"],
 		"message": sprintf("%s may scale %s %q down to %d replica(s); set minReplicas to 2 or more", [subject, object.get(input, ["spec", "scaleTargetRef", "kind"], "its target"), object.get(input, ["spec", "scaleTargetRef", "name"], ""), min]),
 		"fix": {"value": 2},

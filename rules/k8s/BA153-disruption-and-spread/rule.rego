@@ -109,10 +109,10 @@ hpa_managed if {
 
 violation contains v if {
 	checked
-	replicas := object.get(input, ["spec", "replicas"], 1)
+	replicas = object.get(input, ["spec", "replicas"], 1)
 	replicas < 2
 	not hpa_managed
-	v := {
+	v = {
 		"path": ["spec", "replicas"],
 		"message": sprintf("%s runs %d replica(s) and no HorizontalPodAutoscaler targets it; run at least 2", [subject, replicas]),
 		"fix": {"value": 2},
@@ -129,7 +129,7 @@ protected if {
 violation contains v if {
 	checked
 	not protected
-	v := {
+	v = {
 		"path": k8s.pod_labels_path(input),
 		"message": sprintf("no PodDisruptionBudget in namespace %q selects the pods of %s, so a node drain may evict all of them at once", [ns, subject]),
 	}
@@ -142,22 +142,36 @@ spreads_self(term) if {
 	k8s.selects(term.labelSelector, labels)
 }
 
-# One else chain: the later alternatives are only tried when the earlier ones fail.
-spread := true if {
+spread_by_constraint if {
 	some c in object.get(spec, "topologySpreadConstraints", [])
 	spreads_self(c)
-} else := true if {
+}
+
+spread_by_required_anti_affinity if {
 	some term in object.get(spec, ["affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], [])
 	spreads_self(term)
-} else := true if {
+}
+
+spread_by_preferred_anti_affinity if {
 	some weighted in object.get(spec, ["affinity", "podAntiAffinity", "preferredDuringSchedulingIgnoredDuringExecution"], [])
 	spreads_self(weighted.podAffinityTerm)
+}
+
+# One else chain: the later alternatives are only tried when the earlier ones fail. Each
+# alternative's loop is a rule of its own: a loop directly in a body that `else` follows
+# would stop the chain in the compiled evaluator (see rules/README.md).
+spread := true if {
+	spread_by_constraint
+} else := true if {
+	spread_by_required_anti_affinity
+} else := true if {
+	spread_by_preferred_anti_affinity
 }
 
 violation contains v if {
 	checked
 	not spread
-	v := {
+	v = {
 		"path": array.concat(input_pod_spec_path, ["topologySpreadConstraints"]),
 		"message": sprintf("the pods of %s are not spread over zones: no topologySpreadConstraints or podAntiAffinity term on %s selects them", [subject, zone_key]),
 	}

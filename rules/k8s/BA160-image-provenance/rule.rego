@@ -72,13 +72,13 @@ configured_registry := trim_suffix(trim_prefix(lower(object.get(data.config, "re
 # One parse of an image reference: registry host, tag and digest (absent when missing).
 # Computed once per image; the checks below only compare its fields.
 parse(image) := info if {
-	at := split(image, "@")
-	segments := split(at[0], "/")
-	first := segments[0]
-	has_host := count(segments) > 1
-	host_like := has_host_marker(first)
-	last := split(segments[count(segments) - 1], ":")
-	info := object.union(
+	at = split(image, "@")
+	segments = split(at[0], "/")
+	first = segments[0]
+	has_host = count(segments) > 1
+	host_like = has_host_marker(first)
+	last = split(segments[count(segments) - 1], ":")
+	info = object.union(
 		{"host": host_of(has_host, host_like, first)},
 		object.union(tag_of(last), digest_of(at)),
 	)
@@ -146,13 +146,13 @@ subject := k8s.describe(input)
 
 violation contains v if {
 	some c in input_containers
-	image := c.container.image
+	image = c.container.image
 	is_string(image)
-	info := parse(image)
-	problems := array.concat(registry_problems(info), pin_problems(info))
+	info = parse(image)
+	problems = array.concat(registry_problems(info), pin_problems(info))
 	count(problems) > 0
-	v := {
+	v = {
 		"path": array.concat(c.path, ["image"]),
-		"message": sprintf("image %q of %s %q in %s: %s", [image, label(c), c.container.name, subject, concat("; ", problems)]),
+		"message": sprintf("image %q of %s %s in %s: %s", [image, label(c), c.display, subject, concat("; ", problems)]),
 	}
 }

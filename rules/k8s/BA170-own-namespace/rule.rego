@@ -64,7 +64,7 @@ builtin(obj) if [obj.kind, k8s.name(obj)] in builtin_defaults
 violation contains v if {
 	object.get(input, ["metadata", "namespace"], null) == null
 	not builtin(input)
-	v := {
+	v = {
 		"path": ["metadata", "namespace"],
 		"message": sprintf("%s %s sets no metadata.namespace, so it lands in the namespace of whoever applies it (usually default)", [input.kind, k8s.name(input)]),
 	}
@@ -73,7 +73,7 @@ violation contains v if {
 violation contains v if {
 	object.get(input, ["metadata", "namespace"], null) == "default"
 	not builtin(input)
-	v := {
+	v = {
 		"path": ["metadata", "namespace"],
 		"message": sprintf("%s %s lives in the default namespace", [input.kind, k8s.name(input)]),
 	}

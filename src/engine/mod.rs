@@ -1,0 +1,392 @@
+//! The engine: every rule over every resource of its kinds, in parallel. Pure: no I/O.
+//!
+//! Built-in rules run in regorus's compiled evaluator (RVM), the rest in its interpreter
+//! (see [`crate::rules::Compilation`]); `tests/differential.rs` holds the two to the same
+//! findings.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::model::fingerprint;
+use crate::model::{Diagnostic, Inventory, Origin, PathSeg, Resource, Span};
+use crate::model::{Finding, Fix, Location, ResourceRef};
+use crate::rules::{CompiledRule, Program, RuleMeta, RuleSet};
+
+mod data;
+
+/// Resources evaluated per set of evaluators taken from the pool.
+const CHUNK: usize = 256;
+
+/// Instructions one RVM evaluation may run before it is stopped with an error, so that a
+/// rule that loops without end reports instead of hanging the scan. The slowest built-in rule
+/// on a 10k-object inventory runs a few thousand.
+const MAX_INSTRUCTIONS: usize = 50_000_000;
+
+/// What an evaluation produced.
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// CPU time spent in each rule, summed over threads, slowest first (for `--timings`).
+    pub rule_time: Vec<(String, Duration)>,
+}
+
+/// Evaluates `rules` over `inventory`. `config` becomes `data.config`.
+#[must_use]
+pub fn evaluate(rules: &RuleSet, inventory: &Inventory, config: &Value) -> Evaluation {
+    let prepared = Prepared::new(rules, inventory, config);
+    prepared.evaluate_all(inventory)
+}
+
+/// A rule's evaluator for one thread: regorus's compiled VM, or its interpreter.
+enum Evaluator {
+    Vm(Box<regorus::rvm::RegoVM>),
+    Interpreter(Box<regorus::Engine>),
+}
+
+/// A rule made ready for one data document.
+struct Ready {
+    meta: RuleMeta,
+    query: String,
+    /// The VM program, or `None` for the interpreter.
+    program: Option<Program>,
+    /// The interpreter engine with the data added and the policy prepared, so that clones
+    /// start ready (unused for a compiled rule).
+    engine: regorus::Engine,
+}
+
+impl Ready {
+    fn evaluator(&self, data: &regorus::Value) -> Evaluator {
+        match &self.program {
+            Some(p) => {
+                let mut vm = regorus::rvm::RegoVM::new_with_policy(p.policy.clone());
+                vm.load_program(p.program.clone());
+                // The same data was accepted when the rule was prepared.
+                let _ = vm.set_data(data.clone());
+                vm.set_strict_builtin_errors(true);
+                vm.set_max_instructions(MAX_INSTRUCTIONS);
+                Evaluator::Vm(Box::new(vm))
+            }
+            None => Evaluator::Interpreter(Box::new(self.engine.clone())),
+        }
+    }
+}
+
+impl Evaluator {
+    fn eval(&mut self, query: &str, input: regorus::Value) -> Result<regorus::Value, String> {
+        match self {
+            Self::Vm(vm) => {
+                vm.set_input(input);
+                vm.execute_entry_point_by_index(0)
+                    .map_err(|e| e.to_string())
+            }
+            Self::Interpreter(engine) => {
+                engine.set_input(input);
+                engine
+                    .eval_rule(query.to_string())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+/// Rules bound to one inventory's data document, ready to evaluate any number of times.
+///
+/// The data document (`data.inventory`, `data.config`) is built once, in parallel, and shared
+/// read-only by every thread; evaluators are pooled and reused. A scan prepares once and calls
+/// [`Prepared::evaluate_all`]; the admission webhook keeps one per cache generation and calls
+/// [`Prepared::evaluate_one`] for each review, preparing again only when the cache changes.
+pub struct Prepared {
+    rules: Vec<Ready>,
+    by_kind: HashMap<String, Vec<usize>>,
+    data: regorus::Value,
+    /// The inventory's resources as rule inputs, shared with `data`'s `objects`.
+    inputs: Vec<regorus::Value>,
+    /// Rules that could not take the data document.
+    diagnostics: Vec<Diagnostic>,
+    /// Sets of evaluators (one per rule) not in use.
+    pool: Mutex<Vec<Vec<Evaluator>>>,
+}
+
+impl Prepared {
+    /// Builds the data document of `inventory` and `config` and readies every rule on it.
+    #[must_use]
+    pub fn new(rules: &RuleSet, inventory: &Inventory, config: &Value) -> Self {
+        let (inputs, data) = data::build(inventory, config);
+        let mut ready: Vec<Ready> = Vec::with_capacity(rules.rules.len());
+        let mut diagnostics = Vec::new();
+        for rule in &rules.rules {
+            match ready_rule(rule, &data) {
+                Ok(r) => ready.push(r),
+                Err(e) => diagnostics.push(
+                    Diagnostic::error(
+                        "rule-error",
+                        format!("{}: cannot load data: {e}", rule.meta.id),
+                    )
+                    .in_file(&rule.meta.folder),
+                ),
+            }
+        }
+        let mut by_kind: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, rule) in ready.iter().enumerate() {
+            for kind in &rule.meta.kinds {
+                by_kind.entry(kind.clone()).or_default().push(i);
+            }
+        }
+        Self {
+            rules: ready,
+            by_kind,
+            data,
+            inputs,
+            diagnostics,
+            pool: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every rule over every resource of `inventory`, which must be the inventory this was
+    /// prepared from (its resources are looked up by position).
+    #[must_use]
+    pub fn evaluate_all(&self, inventory: &Inventory) -> Evaluation {
+        let same = self.inputs.len() == inventory.resources.len();
+        let indices: Vec<usize> = (0..inventory.resources.len()).collect();
+        let results: Vec<(Vec<Finding>, Vec<Diagnostic>, Vec<Duration>)> = indices
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut evaluators = self.take();
+                let mut findings = Vec::new();
+                let mut errors = Vec::new();
+                let mut spent = vec![Duration::ZERO; self.rules.len()];
+                for &i in chunk {
+                    let resource = &inventory.resources[i];
+                    let input = if same {
+                        self.inputs[i].clone()
+                    } else {
+                        data::to_rego(&resource.body)
+                    };
+                    self.run(
+                        &mut evaluators,
+                        resource,
+                        &input,
+                        &mut findings,
+                        &mut errors,
+                        &mut spent,
+                    );
+                }
+                self.give_back(evaluators);
+                (findings, errors, spent)
+            })
+            .collect();
+
+        let mut findings = Vec::new();
+        let mut diagnostics = self.diagnostics.clone();
+        let mut total = vec![Duration::ZERO; self.rules.len()];
+        for (f, d, spent) in results {
+            findings.extend(f);
+            diagnostics.extend(d);
+            for (t, s) in total.iter_mut().zip(spent) {
+                *t += s;
+            }
+        }
+        let mut rule_time: Vec<(String, Duration)> = self
+            .rules
+            .iter()
+            .zip(total)
+            .map(|(r, t)| (r.meta.id.clone(), t))
+            .collect();
+        rule_time.sort_by_key(|r| std::cmp::Reverse(r.1));
+        sort(&mut findings);
+        Evaluation {
+            findings,
+            diagnostics,
+            rule_time,
+        }
+    }
+
+    /// Every rule of its kind over one resource, which need not be in the inventory (an
+    /// object under admission review): it is judged against the prepared inventory.
+    #[must_use]
+    pub fn evaluate_one(&self, resource: &Resource) -> (Vec<Finding>, Vec<Diagnostic>) {
+        let mut evaluators = self.take();
+        let mut findings = Vec::new();
+        let mut errors = Vec::new();
+        let mut spent = vec![Duration::ZERO; self.rules.len()];
+        let input = data::to_rego(&resource.body);
+        self.run(
+            &mut evaluators,
+            resource,
+            &input,
+            &mut findings,
+            &mut errors,
+            &mut spent,
+        );
+        self.give_back(evaluators);
+        sort(&mut findings);
+        (findings, errors)
+    }
+
+    /// Problems preparing the rules (a rule that could not take the data document).
+    #[must_use]
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    fn take(&self) -> Vec<Evaluator> {
+        let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
+        pooled.unwrap_or_else(|| self.rules.iter().map(|r| r.evaluator(&self.data)).collect())
+    }
+
+    fn give_back(&self, evaluators: Vec<Evaluator>) {
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.push(evaluators);
+        }
+    }
+
+    fn run(
+        &self,
+        evaluators: &mut [Evaluator],
+        resource: &Resource,
+        input: &regorus::Value,
+        findings: &mut Vec<Finding>,
+        errors: &mut Vec<Diagnostic>,
+        spent: &mut [Duration],
+    ) {
+        let Some(applicable) = self.by_kind.get(resource.kind.as_str()) else {
+            return;
+        };
+        for &r in applicable {
+            let rule = &self.rules[r];
+            let started = Instant::now();
+            let result = evaluators[r].eval(&rule.query, input.clone());
+            spent[r] += started.elapsed();
+            match result {
+                Ok(v) => collect(&rule.meta, resource, &v, findings),
+                Err(e) => errors.push(
+                    Diagnostic::error(
+                        "rule-error",
+                        format!(
+                            "{} failed on {}: {}",
+                            rule.meta.id,
+                            ResourceRef::of(resource),
+                            e.trim()
+                        ),
+                    )
+                    .in_file(&rule.meta.folder),
+                ),
+            }
+        }
+    }
+}
+
+/// Readies one rule on `data`: the interpreter engine gets the data and is prepared once
+/// (analysis, scheduling, hoisting) so its clones start ready; a compiled rule checks that
+/// the VM accepts the data.
+fn ready_rule(rule: &CompiledRule, data: &regorus::Value) -> Result<Ready, String> {
+    let mut engine = rule.engine.clone();
+    if let Some(p) = &rule.program {
+        let mut vm = regorus::rvm::RegoVM::new_with_policy(p.policy.clone());
+        vm.load_program(p.program.clone());
+        vm.set_data(data.clone()).map_err(|e| e.to_string())?;
+    } else {
+        engine.add_data(data.clone()).map_err(|e| e.to_string())?;
+        engine.set_input(regorus::Value::new_object());
+        engine
+            .eval_rule(rule.query.clone())
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(Ready {
+        meta: rule.meta.clone(),
+        query: rule.query.clone(),
+        program: rule.program.clone(),
+        engine,
+    })
+}
+
+/// Findings in report order, with fingerprints made unique.
+fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.file(), a.span().map(|s| s.start), &a.rule_id).cmp(&(
+            b.file(),
+            b.span().map(|s| s.start),
+            &b.rule_id,
+        ))
+    });
+    fingerprint::disambiguate(findings);
+}
+
+/// Turns the rule's `violation` set into findings located in the resource's source.
+fn collect(meta: &RuleMeta, resource: &Resource, result: &regorus::Value, out: &mut Vec<Finding>) {
+    let Ok(json) = serde_json::to_value(result) else {
+        return;
+    };
+    let Some(items) = json.as_array() else {
+        return;
+    };
+    for v in items {
+        let path: Vec<PathSeg> = v
+            .get("path")
+            .and_then(Value::as_array)
+            .map(|p| p.iter().filter_map(PathSeg::from_json).collect())
+            .unwrap_or_default();
+        let message = v.get("message").and_then(Value::as_str).map_or_else(
+            || format!("{} violates {}", ResourceRef::of(resource), meta.id),
+            str::to_string,
+        );
+        let location = match (&resource.origin, resource.place(&path)) {
+            (Origin::File { .. }, Some((file, node, _))) => Location::File {
+                path: file.path.clone(),
+                span: Span {
+                    start: node.key,
+                    end: node.end,
+                },
+            },
+            (Origin::File { file, .. }, None) => Location::File {
+                path: file.path.clone(),
+                span: Span::default(),
+            },
+            (Origin::Object { reference }, _) => Location::Object {
+                reference: reference.clone(),
+            },
+        };
+        let fix = v.get("fix").and_then(|f| {
+            let value = f.get("value")?.clone();
+            let fix_path: Vec<PathSeg> = f.get("path").and_then(Value::as_array).map_or_else(
+                || path.clone(),
+                |p| p.iter().filter_map(PathSeg::from_json).collect(),
+            );
+            let (file, node, found) = resource.place(&fix_path)?;
+            // A fix edits the finding's file: a field set elsewhere (a patch) gets none.
+            if !matches!(&location, Location::File { path, .. } if *path == file.path) {
+                return None;
+            }
+            let exists = found == fix_path.len();
+            Some(Fix {
+                replace: exists.then_some(Span {
+                    start: node.start,
+                    end: node.end,
+                }),
+                insert_under: (!exists).then_some((node.key, found)),
+                path: fix_path,
+                value,
+            })
+        });
+        let resource_ref = ResourceRef::of(resource);
+        let fingerprint =
+            fingerprint::of(&meta.id, &location, &ResourceRef::identity(resource), &path);
+        out.push(Finding {
+            rule_id: meta.id.clone(),
+            rule_name: meta.name.clone(),
+            severity: meta.severity,
+            resource: resource_ref,
+            path,
+            location,
+            message,
+            fix,
+            fingerprint,
+            suppression: None,
+            roots: resource.rendered_by().to_vec(),
+        });
+    }
+}
