@@ -8,3 +8,9 @@ unknown(obj, field) if _ = obj.unknown[field]
 
 # Every canonical object of `kind` (AWS objects live under namespace "").
 objects(kind) := object.get(data.inventory.objects, [kind, ""], {})
+
+# `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
+get(obj, key, fallback) := value if {
+	value = object.get(obj, key, null)
+	value != null
+} else := fallback

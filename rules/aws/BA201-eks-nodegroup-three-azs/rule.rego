@@ -66,24 +66,18 @@ import rego.v1
 
 import data.blogaudit.lib.aws
 
-# `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
-get(obj, key, fallback) := value if {
-	value = object.get(obj, key, null)
-	value != null
-} else := fallback
-
 # The design asks for three; `min_node_group_azs` in blogaudit.toml can change it.
 min_azs := object.get(data.config, "min_node_group_azs", 3)
 
 describe := sprintf("EKS node group %s", [input.name])
 
-azs := {az | some az in get(input, "availabilityZones", [])}
+azs := {az | some az in aws.get(input, "availabilityZones", [])}
 
 zone_label := "topology.kubernetes.io/zone"
 
 nodegroup_label := "eks.amazonaws.com/nodegroup"
 
-subnet_count := count(get(input, "subnetIds", []))
+subnet_count := count(aws.get(input, "subnetIds", []))
 
 subnet_note := sprintf(" (%d subnets)", [subnet_count]) if {
 	not aws.unknown(input, "subnetIds")
@@ -109,14 +103,14 @@ az_list(zones) := "none" if count(zones) == 0
 # -- Live: the zones of the group's Ready nodes -------------------------------------------------
 
 ready(node) if {
-	some cond in get(node, ["status", "conditions"], [])
+	some cond in aws.get(node, ["status", "conditions"], [])
 	cond.type == "Ready"
 	cond.status == "True"
 }
 
 group_nodes := [node |
 	some node in object.get(data.inventory.objects, ["Node", ""], {})
-	get(node, ["metadata", "labels", nodegroup_label], null) == input.name
+	aws.get(node, ["metadata", "labels", nodegroup_label], null) == input.name
 ]
 
 node_zones := {zone |

@@ -69,12 +69,6 @@ import rego.v1
 
 import data.blogaudit.lib.aws
 
-# `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
-get(obj, key, fallback) := value if {
-	value = object.get(obj, key, null)
-	value != null
-} else := fallback
-
 min_nodes := 3
 
 autoscaler_tag := "k8s.io/cluster-autoscaler/enabled"
@@ -125,7 +119,7 @@ autoscaler_deployed if {
 
 violation contains v if {
 	not aws.unknown(input, "autoscaler")
-	get(input, "autoscaler", false) != true
+	aws.get(input, "autoscaler", false) != true
 	not autoscaler_deployed
 	v = {
 		"path": ["tags", autoscaler_tag],

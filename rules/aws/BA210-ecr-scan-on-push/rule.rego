@@ -93,13 +93,7 @@ import rego.v1
 
 import data.blogaudit.lib.aws
 
-# `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
-get(obj, key, fallback) := value if {
-	value = object.get(obj, key, null)
-	value != null
-} else := fallback
-
-describe := sprintf("ECR repository %s", [get(input, "repositoryName", input.name)])
+describe := sprintf("ECR repository %s", [aws.get(input, "repositoryName", input.name)])
 
 scanning_frequencies := {"SCAN_ON_PUSH", "CONTINUOUS_SCAN"}
 
@@ -118,15 +112,15 @@ wildcard_regex(filter) := escape(filter) if not contains(filter, "*")
 escape(s) := regex.replace(s, `[.+?^${}()|\[\]\\]`, `\$0`)
 
 filter_matches(f, name) if {
-	get(f, "filterType", "WILDCARD") == "WILDCARD"
+	aws.get(f, "filterType", "WILDCARD") == "WILDCARD"
 	regex.match(wildcard_regex(f.filter), name)
 }
 
 # The registry configuration `config` has a scanning rule that covers the repository `name`.
 covers(config, name) if {
-	some rule in get(config, "rules", [])
+	some rule in aws.get(config, "rules", [])
 	rule.scanFrequency in scanning_frequencies
-	some f in get(rule, "filters", [])
+	some f in aws.get(rule, "filters", [])
 	filter_matches(f, name)
 }
 
@@ -153,13 +147,13 @@ registry_undecided if {
 registry_undecided if {
 	aws.unknown(input, "repositoryName")
 	some config in registry_configs
-	some rule in get(config, "rules", [])
+	some rule in aws.get(config, "rules", [])
 	rule.scanFrequency in scanning_frequencies
 }
 
 violation contains v if {
 	not aws.unknown(input, "scanOnPush")
-	get(input, "scanOnPush", false) != true
+	aws.get(input, "scanOnPush", false) != true
 	not covered_by_registry
 	not registry_undecided
 	not enhanced_registry

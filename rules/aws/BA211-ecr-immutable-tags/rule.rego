@@ -51,15 +51,9 @@ import rego.v1
 
 import data.blogaudit.lib.aws
 
-# `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
-get(obj, key, fallback) := value if {
-	value = object.get(obj, key, null)
-	value != null
-} else := fallback
+describe := sprintf("ECR repository %s", [aws.get(input, "repositoryName", input.name)])
 
-describe := sprintf("ECR repository %s", [get(input, "repositoryName", input.name)])
-
-mutability := get(input, "tagMutability", "MUTABLE")
+mutability := aws.get(input, "tagMutability", "MUTABLE")
 
 violation contains v if {
 	not aws.unknown(input, "tagMutability")

@@ -59,13 +59,7 @@ import rego.v1
 
 import data.blogaudit.lib.aws
 
-# `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
-get(obj, key, fallback) := value if {
-	value = object.get(obj, key, null)
-	value != null
-} else := fallback
-
-describe := sprintf("ECR repository %s", [get(input, "repositoryName", input.name)])
+describe := sprintf("ECR repository %s", [aws.get(input, "repositoryName", input.name)])
 
 policy := input.policy if {
 	not aws.unknown(input, "policy")
@@ -94,9 +88,9 @@ everyone_aws(a) if {
 	"*" in a
 }
 
-unconditioned(s) if count(get(s, "Condition", {})) == 0
+unconditioned(s) if count(aws.get(s, "Condition", {})) == 0
 
-allow(s) if get(s, "Effect", "") == "Allow"
+allow(s) if aws.get(s, "Effect", "") == "Allow"
 
 violation contains v if {
 	some [path, s] in statements

@@ -57,30 +57,24 @@ import rego.v1
 
 import data.blogaudit.lib.aws
 
-# `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
-get(obj, key, fallback) := value if {
-	value = object.get(obj, key, null)
-	value != null
-} else := fallback
-
 describe := sprintf("EKS cluster %s", [input.name])
 
 open_cidrs := {"0.0.0.0/0", "::/0"}
 
 public if {
 	not aws.unknown(input, "endpointPublicAccess")
-	get(input, "endpointPublicAccess", true) == true
+	aws.get(input, "endpointPublicAccess", true) == true
 }
 
 # How the public endpoint is open to everyone (empty when it is not, or cannot be known).
 open_to contains "0.0.0.0/0 (public_access_cidrs is empty, the AWS default)" if {
 	not aws.unknown(input, "publicAccessCidrs")
-	count(get(input, "publicAccessCidrs", [])) == 0
+	count(aws.get(input, "publicAccessCidrs", [])) == 0
 }
 
 open_to contains cidr if {
 	not aws.unknown(input, "publicAccessCidrs")
-	some cidr in get(input, "publicAccessCidrs", [])
+	some cidr in aws.get(input, "publicAccessCidrs", [])
 	cidr in open_cidrs
 }
 

@@ -51,22 +51,16 @@ import rego.v1
 
 import data.blogaudit.lib.aws
 
-# `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
-get(obj, key, fallback) := value if {
-	value = object.get(obj, key, null)
-	value != null
-} else := fallback
-
 describe := sprintf("EKS cluster %s", [input.name])
 
 required := ["api", "audit", "authenticator"]
 
-enabled := {t | some t in get(input, "enabledLogTypes", [])}
+enabled := {t | some t in aws.get(input, "enabledLogTypes", [])}
 
 missing := [t | some t in required; not t in enabled]
 
 # The fixed list: what is enabled now (in its order) followed by what is missing.
-fixed := array.concat([t | some t in get(input, "enabledLogTypes", [])], missing)
+fixed := array.concat([t | some t in aws.get(input, "enabledLogTypes", [])], missing)
 
 violation contains v if {
 	not aws.unknown(input, "enabledLogTypes")

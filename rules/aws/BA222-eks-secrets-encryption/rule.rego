@@ -57,17 +57,11 @@ import rego.v1
 
 import data.blogaudit.lib.aws
 
-# `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
-get(obj, key, fallback) := value if {
-	value = object.get(obj, key, null)
-	value != null
-} else := fallback
-
 describe := sprintf("EKS cluster %s", [input.name])
 
 encrypts_secrets(entry) if {
-	"secrets" in get(entry, "resources", [])
-	get(entry, "keyArn", null) != ""
+	"secrets" in aws.get(entry, "resources", [])
+	aws.get(entry, "keyArn", null) != ""
 }
 
 violation contains v if {
@@ -80,6 +74,6 @@ violation contains v if {
 }
 
 any_encrypts if {
-	some entry in get(input, "encryption", [])
+	some entry in aws.get(input, "encryption", [])
 	encrypts_secrets(entry)
 }

@@ -87,12 +87,6 @@ import rego.v1
 
 import data.blogaudit.lib.aws
 
-# `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
-get(obj, key, fallback) := value if {
-	value = object.get(obj, key, null)
-	value != null
-} else := fallback
-
 secure_viewer_policies := {"redirect-to-https", "https-only"}
 
 tls12_pattern := `^TLSv1\.[23]_`
@@ -109,14 +103,14 @@ is_bucket if input.kind == "aws:S3Bucket"
 
 describe := sprintf("CloudFront distribution %s", [input.name]) if is_distribution
 
-describe := sprintf("S3 bucket %s", [get(input, "bucket", input.name)]) if is_bucket
+describe := sprintf("S3 bucket %s", [aws.get(input, "bucket", input.name)]) if is_bucket
 
 # -- Viewer protocol ---------------------------------------------------------------------------
 
 violation contains v if {
 	is_distribution
 	not aws.unknown(input, "defaultCacheBehavior")
-	policy = get(input, ["defaultCacheBehavior", "viewerProtocolPolicy"], "allow-all")
+	policy = aws.get(input, ["defaultCacheBehavior", "viewerProtocolPolicy"], "allow-all")
 	not policy in secure_viewer_policies
 	v = {
 		"path": ["defaultCacheBehavior", "viewerProtocolPolicy"],
@@ -128,19 +122,19 @@ violation contains v if {
 violation contains v if {
 	is_distribution
 	not aws.unknown(input, "orderedCacheBehaviors")
-	some i, behavior in get(input, "orderedCacheBehaviors", [])
-	policy = get(behavior, "viewerProtocolPolicy", "allow-all")
+	some i, behavior in aws.get(input, "orderedCacheBehaviors", [])
+	policy = aws.get(behavior, "viewerProtocolPolicy", "allow-all")
 	not policy in secure_viewer_policies
 	v = {
 		"path": ["orderedCacheBehaviors", i, "viewerProtocolPolicy"],
-		"message": sprintf("%s serves plain HTTP: the cache behavior for %q has viewer_protocol_policy %q", [describe, get(behavior, "pathPattern", "?"), policy]),
+		"message": sprintf("%s serves plain HTTP: the cache behavior for %q has viewer_protocol_policy %q", [describe, aws.get(behavior, "pathPattern", "?"), policy]),
 		"fix": {"value": "redirect-to-https"},
 	}
 }
 
 # -- Viewer TLS version ------------------------------------------------------------------------
 
-default_certificate if get(input, ["viewerCertificate", "cloudfrontDefaultCertificate"], false) == true
+default_certificate if aws.get(input, ["viewerCertificate", "cloudfrontDefaultCertificate"], false) == true
 
 violation contains v if {
 	is_distribution
@@ -156,7 +150,7 @@ violation contains v if {
 	is_distribution
 	not aws.unknown(input, "viewerCertificate")
 	not default_certificate
-	version = get(input, ["viewerCertificate", "minimumProtocolVersion"], "TLSv1")
+	version = aws.get(input, ["viewerCertificate", "minimumProtocolVersion"], "TLSv1")
 	not regex.match(tls12_pattern, version)
 	v = {
 		"path": ["viewerCertificate", "minimumProtocolVersion"],
@@ -167,18 +161,18 @@ violation contains v if {
 
 # -- S3 origins --------------------------------------------------------------------------------
 
-origins := get(input, "origins", []) if {
+origins := aws.get(input, "origins", []) if {
 	is_distribution
 	not aws.unknown(input, "origins")
 }
 
 has_value(o, field) if {
-	value = get(o, field, null)
+	value = aws.get(o, field, null)
 	is_string(value)
 	value != ""
 }
 
-website_origin(o) if regex.match(s3_website_pattern, get(o, "domainName", ""))
+website_origin(o) if regex.match(s3_website_pattern, aws.get(o, "domainName", ""))
 
 s3_origin(o) if {
 	is_string(o.s3Bucket)
@@ -186,7 +180,7 @@ s3_origin(o) if {
 }
 
 s3_origin(o) if {
-	regex.match(s3_rest_pattern, get(o, "domainName", ""))
+	regex.match(s3_rest_pattern, aws.get(o, "domainName", ""))
 	not website_origin(o)
 }
 
@@ -197,7 +191,7 @@ violation contains v if {
 	not has_value(o, "originAccessIdentity")
 	v = {
 		"path": ["origins", i, "originAccessControlId"],
-		"message": sprintf("%s reaches its S3 origin %q without Origin Access Control or an Origin Access Identity, so the bucket must be readable by others", [describe, get(o, "originId", "?")]),
+		"message": sprintf("%s reaches its S3 origin %q without Origin Access Control or an Origin Access Identity, so the bucket must be readable by others", [describe, aws.get(o, "originId", "?")]),
 	}
 }
 
@@ -206,7 +200,7 @@ violation contains v if {
 	website_origin(o)
 	v = {
 		"path": ["origins", i, "domainName"],
-		"message": sprintf("%s uses the S3 website endpoint %q as origin %q: a website endpoint needs a public bucket and speaks only HTTP; use the bucket's REST endpoint with Origin Access Control", [describe, o.domainName, get(o, "originId", "?")]),
+		"message": sprintf("%s uses the S3 website endpoint %q as origin %q: a website endpoint needs a public bucket and speaks only HTTP; use the bucket's REST endpoint with Origin Access Control", [describe, o.domainName, aws.get(o, "originId", "?")]),
 	}
 }
 
@@ -215,15 +209,15 @@ violation contains v if {
 fronting := sort({name |
 	is_bucket
 	some name, d in aws.objects("aws:CloudFrontDistribution")
-	some o in get(d, "origins", [])
-	get(o, "s3Bucket", null) == input.name
+	some o in aws.get(d, "origins", [])
+	aws.get(o, "s3Bucket", null) == input.name
 })
 
 violation contains v if {
 	is_bucket
 	count(fronting) > 0
 	not aws.unknown(input, "publicAccessBlock")
-	get(input, "publicAccessBlock", null) == null
+	aws.get(input, "publicAccessBlock", null) == null
 	v = {
 		"path": ["publicAccessBlock"],
 		"message": sprintf("%s, the origin of CloudFront distribution %s, has no public access block; add an aws_s3_bucket_public_access_block with all four settings true", [describe, concat(", ", fronting)]),
@@ -237,7 +231,7 @@ violation contains v if {
 	block = input.publicAccessBlock
 	is_object(block)
 	some flag in public_access_flags
-	get(block, flag, false) != true
+	aws.get(block, flag, false) != true
 	v = {
 		"path": ["publicAccessBlock", flag],
 		"message": sprintf("%s, the origin of CloudFront distribution %s, does not block public access: %s is not true", [describe, concat(", ", fronting), flag]),

@@ -95,12 +95,6 @@ import rego.v1
 
 import data.blogaudit.lib.aws
 
-# `object.get` that also treats an explicit null (a field the source leaves unset) as absent.
-get(obj, key, fallback) := value if {
-	value = object.get(obj, key, null)
-	value != null
-} else := fallback
-
 # -- API Gateway custom domains ----------------------------------------------------------------
 
 apigw_tls12_pattern := `^(TLS_1_2|SecurityPolicy_TLS1[23]_.+)$`
@@ -108,11 +102,11 @@ apigw_tls12_pattern := `^(TLS_1_2|SecurityPolicy_TLS1[23]_.+)$`
 violation contains v if {
 	input.kind == "aws:ApiGatewayDomain"
 	not aws.unknown(input, "securityPolicy")
-	policy = get(input, "securityPolicy", "TLS_1_0")
+	policy = aws.get(input, "securityPolicy", "TLS_1_0")
 	not regex.match(apigw_tls12_pattern, policy)
 	v = {
 		"path": ["securityPolicy"],
-		"message": sprintf("API Gateway domain %s accepts TLS below 1.2: security_policy is %q", [get(input, "domainName", input.name), policy]),
+		"message": sprintf("API Gateway domain %s accepts TLS below 1.2: security_policy is %q", [aws.get(input, "domainName", input.name), policy]),
 		"fix": {"value": "TLS_1_2"},
 	}
 }
@@ -121,7 +115,7 @@ violation contains v if {
 
 elb_tls12_pattern := `^ELBSecurityPolicy-(TLS13-1-[23]-|TLS-1-2-|FS-1-2-)`
 
-listener := sprintf("load balancer listener %s (%s:%v)", [input.name, get(input, "protocol", "?"), get(input, "port", "?")])
+listener := sprintf("load balancer listener %s (%s:%v)", [input.name, aws.get(input, "protocol", "?"), aws.get(input, "port", "?")])
 
 protocol := input.protocol if {
 	input.kind == "aws:LbListener"
@@ -131,7 +125,7 @@ protocol := input.protocol if {
 violation contains v if {
 	protocol in {"HTTPS", "TLS"}
 	not aws.unknown(input, "sslPolicy")
-	policy = get(input, "sslPolicy", "ELBSecurityPolicy-2016-08")
+	policy = aws.get(input, "sslPolicy", "ELBSecurityPolicy-2016-08")
 	not regex.match(elb_tls12_pattern, policy)
 	v = {
 		"path": ["sslPolicy"],
@@ -140,15 +134,15 @@ violation contains v if {
 	}
 }
 
-actions := get(input, "defaultActions", []) if not aws.unknown(input, "defaultActions")
+actions := aws.get(input, "defaultActions", []) if not aws.unknown(input, "defaultActions")
 
 violation contains v if {
 	protocol == "HTTP"
 	some i, action in actions
-	get(action, "type", "") != "redirect"
+	aws.get(action, "type", "") != "redirect"
 	v = {
 		"path": ["defaultActions", i, "type"],
-		"message": sprintf("%s serves plain HTTP: its default action is %q instead of a redirect to HTTPS", [listener, get(action, "type", "")]),
+		"message": sprintf("%s serves plain HTTP: its default action is %q instead of a redirect to HTTPS", [listener, aws.get(action, "type", "")]),
 	}
 }
 
@@ -156,7 +150,7 @@ violation contains v if {
 	protocol == "HTTP"
 	some i, action in actions
 	action.type == "redirect"
-	target = get(action, ["redirect", "protocol"], "#{protocol}")
+	target = aws.get(action, ["redirect", "protocol"], "#{protocol}")
 	target != "HTTPS"
 	v = {
 		"path": ["defaultActions", i, "redirect", "protocol"],
@@ -167,7 +161,7 @@ violation contains v if {
 
 violation contains v if {
 	protocol == "HTTP"
-	count(get(input, "defaultActions", [])) == 0
+	count(aws.get(input, "defaultActions", [])) == 0
 	not aws.unknown(input, "defaultActions")
 	v = {
 		"path": ["protocol"],
