@@ -8,12 +8,15 @@
 //! otherwise from `samples/blog-broken/k8s` copied into as many namespaces as needed (said
 //! on standard error).
 
+mod common;
+
 #[path = "../tests/common/kube_api.rs"]
 mod kube_api;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+
+use common::{measure, median};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -64,31 +67,6 @@ fn tree(out: &Path, n: usize) {
             .expect("write a copy");
         copy += 1;
     }
-}
-
-/// Runs a command, returning (wall seconds, peak RSS in MB of the child, exit code).
-#[allow(clippy::zombie_processes)]
-fn measure(cmd: &mut Command) -> (f64, f64, i32) {
-    let start = Instant::now();
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = i32::try_from(child.id()).expect("pid");
-    let mut status = 0;
-    // SAFETY: rusage is plain old data, and wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed().as_secs_f64();
-    #[allow(clippy::cast_precision_loss)]
-    let rss = usage.ru_maxrss as f64 / 1024.0;
-    (wall, rss, libc::WEXITSTATUS(status))
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -12,11 +12,15 @@
 //! counted, not guessed. `helm` is used when it is on PATH (the chart is otherwise one
 //! warning, and the table says so).
 
+mod common;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+
+use common::{measure, median};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -240,31 +244,6 @@ fn bare_parse(dir: &Path) -> usize {
             }
         })
         .sum()
-}
-
-/// Runs a command, returning (wall seconds, peak RSS in MB of the child, exit code).
-#[allow(clippy::zombie_processes)]
-fn measure(cmd: &mut Command) -> (f64, f64, i32) {
-    let start = Instant::now();
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = i32::try_from(child.id()).expect("pid");
-    let mut status = 0;
-    // SAFETY: rusage is plain old data, and wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed().as_secs_f64();
-    #[allow(clippy::cast_precision_loss)]
-    let rss = usage.ru_maxrss as f64 / 1024.0;
-    (wall, rss, libc::WEXITSTATUS(status))
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn which(name: &str) -> Option<PathBuf> {

@@ -8,8 +8,12 @@
 //! `bench_checkov.py` of the design's shared tools, `../shared/tools` beside the clone; the
 //! project does not carry them, so without that folder the bench says so and skips them.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use common::{measure, median};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -37,32 +41,6 @@ fn generate(out: &Path, k8s: u32) {
 fn peer_tools() -> Option<PathBuf> {
     let dir = root().join("../shared/tools");
     dir.join("bench_trivy.py").is_file().then_some(dir)
-}
-
-/// Runs a command, returning (wall seconds, peak RSS in MB of the child).
-/// The child is reaped by `wait4`, which also reports its peak RSS.
-#[allow(clippy::zombie_processes)]
-fn measure(cmd: &mut Command) -> (f64, f64, i32) {
-    let start = Instant::now();
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let pid = i32::try_from(child.id()).expect("pid");
-    let mut status = 0;
-    // SAFETY: rusage is plain old data, and wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed().as_secs_f64();
-    #[allow(clippy::cast_precision_loss)]
-    let rss = usage.ru_maxrss as f64 / 1024.0;
-    (wall, rss, libc::WEXITSTATUS(status))
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Reads and parses every manifest with spans, in parallel: the floor.

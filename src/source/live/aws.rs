@@ -82,22 +82,7 @@ async fn credentials(sdk: &SdkConfig) -> Result<Credentials, LiveError> {
     provider
         .provide_credentials()
         .await
-        .map_err(|e| LiveError::NoCredentials(error_text(&e)))
-}
-
-/// An error and its sources on one line.
-fn error_text(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let t = s.to_string();
-        if !out.contains(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        source = s.source();
-    }
-    out
+        .map_err(|e| LiveError::NoCredentials(super::error_chain(&e)))
 }
 
 /// An SDK error: (code, message) when AWS answered, else the transport error.
@@ -110,7 +95,7 @@ where
     let message = e
         .message()
         .map(str::to_string)
-        .unwrap_or_else(|| error_text(e));
+        .unwrap_or_else(|| super::error_chain(e));
     (code, message)
 }
 

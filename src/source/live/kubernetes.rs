@@ -134,7 +134,7 @@ async fn get_json(
         Ok(Ok(v)) => Ok(v),
         Ok(Err(kube::Error::Api(e))) => Err(CallError::Status(e.code, e.message)),
         Ok(Err(e)) => {
-            let text = error_chain(&e);
+            let text = super::error_chain(&e);
             if text.contains("timed out") || text.contains("deadline") {
                 Err(CallError::Timeout)
             } else {
@@ -142,21 +142,6 @@ async fn get_json(
             }
         }
     }
-}
-
-/// An error and its sources on one line (kube's top-level messages are terse).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let t = s.to_string();
-        if !out.contains(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        source = s.source();
-    }
-    out
 }
 
 /// The first call decides whether the run can go on at all.

@@ -378,3 +378,18 @@ fn file_safe(s: &str) -> String {
         })
         .collect()
 }
+
+/// An error and its sources on one line: the SDKs' and kube's top-level messages are terse.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        source = s.source();
+    }
+    out
+}
