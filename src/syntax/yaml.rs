@@ -14,6 +14,9 @@ use crate::model::{Pos, Span, SpanNode};
 pub const MAX_DEPTH: usize = 256;
 /// Most nodes that aliases may copy in one file.
 pub const ALIAS_BUDGET: usize = 100_000;
+/// Most bytes of text (scalars and keys) that aliases may copy in one file: a few aliases to
+/// one large scalar copy as much as many aliases to small nodes.
+pub const ALIAS_BYTE_BUDGET: usize = 8 * 1024 * 1024;
 
 /// One parsed YAML document.
 #[derive(Debug)]
@@ -83,8 +86,12 @@ struct Builder {
     docs: Vec<Document>,
     stack: Vec<Frame>,
     nodes: Vec<SpanNode>,
-    anchors: HashMap<usize, (Value, Vec<SpanNode>)>,
+    /// Anchored nodes: value, node spans, bytes of text (aliases inside expanded).
+    anchors: HashMap<usize, (Value, Vec<SpanNode>, usize)>,
     alias_nodes: usize,
+    alias_bytes: usize,
+    /// Bytes of text in each open collection of `stack` so far (aliases expanded).
+    frame_bytes: Vec<usize>,
     root: Option<Value>,
     doc_start: Pos,
 }
@@ -131,11 +138,15 @@ impl Builder {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 if let Slot::Key = self.slot() {
+                    if let Some(b) = self.frame_bytes.last_mut() {
+                        *b += text.len();
+                    }
                     if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
                         *key = Some((text.into_owned(), pos(span.start)));
                     }
                     return Ok(());
                 }
+                let bytes = text.len().max(1);
                 let is_str_tag = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let value = if style == ScalarStyle::Plain && !is_str_tag {
                     resolve_plain(&text)
@@ -153,9 +164,9 @@ impl Builder {
                 if anchor > 0 {
                     let at = self.nodes.len() - 1;
                     self.anchors
-                        .insert(anchor, (value.clone(), self.nodes[at..].to_vec()));
+                        .insert(anchor, (value.clone(), self.nodes[at..].to_vec(), bytes));
                 }
-                self.attach(value, span)?;
+                self.attach(value, bytes, span)?;
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if let Slot::Key = self.slot() {
@@ -179,6 +190,7 @@ impl Builder {
                     size: 1,
                 });
                 let node = self.nodes.len() - 1;
+                self.frame_bytes.push(0);
                 self.stack
                     .push(if matches!(event, Event::SequenceStart(..)) {
                         Frame::Seq {
@@ -207,6 +219,7 @@ impl Builder {
                     }) => (Value::Object(map), node, anchor),
                     None => return Err(Self::err(span, "unbalanced collection end")),
                 };
+                let bytes = self.frame_bytes.pop().unwrap_or(0).max(1);
                 let size = self.nodes.len() - node;
                 if let Some(n) = self.nodes.get_mut(node) {
                     n.end = pos(span.end);
@@ -214,15 +227,17 @@ impl Builder {
                 }
                 if anchor > 0 {
                     self.anchors
-                        .insert(anchor, (value.clone(), self.nodes[node..].to_vec()));
+                        .insert(anchor, (value.clone(), self.nodes[node..].to_vec(), bytes));
                 }
-                self.attach(value, span)?;
+                self.attach(value, bytes, span)?;
             }
             Event::Alias(id) => {
-                let Some((value, nodes)) = self.anchors.get(&id).cloned() else {
+                let Some((_, nodes, bytes)) = self.anchors.get(&id) else {
                     return Err(Self::err(span, "alias to an unknown anchor"));
                 };
+                let bytes = *bytes;
                 self.alias_nodes += nodes.len();
+                self.alias_bytes += bytes;
                 if self.alias_nodes > ALIAS_BUDGET {
                     return Err(Self::err(
                         span,
@@ -231,10 +246,25 @@ impl Builder {
                         ),
                     ));
                 }
+                if self.alias_bytes > ALIAS_BYTE_BUDGET {
+                    return Err(Self::err(
+                        span,
+                        format!(
+                            "aliases expand to more than {} MiB of text bytes (a YAML alias bomb?)",
+                            ALIAS_BYTE_BUDGET >> 20
+                        ),
+                    ));
+                }
+                let Some((value, nodes, _)) = self.anchors.get(&id).cloned() else {
+                    return Err(Self::err(span, "alias to an unknown anchor"));
+                };
                 if let Slot::Key = self.slot() {
                     let Value::String(k) = value else {
                         return Err(Self::err(span, "an alias used as a key must be a string"));
                     };
+                    if let Some(b) = self.frame_bytes.last_mut() {
+                        *b += k.len();
+                    }
                     if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
                         *key = Some((k, pos(span.start)));
                     }
@@ -247,7 +277,7 @@ impl Builder {
                 if let Some(n) = self.nodes.get_mut(first) {
                     n.key = key;
                 }
-                self.attach(value, span)?;
+                self.attach(value, bytes, span)?;
             }
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
         }
@@ -262,7 +292,10 @@ impl Builder {
     }
 
     /// Places a finished value into its parent (or as the document root).
-    fn attach(&mut self, value: Value, span: YSpan) -> Result<(), YamlError> {
+    fn attach(&mut self, value: Value, bytes: usize, span: YSpan) -> Result<(), YamlError> {
+        if let Some(b) = self.frame_bytes.last_mut() {
+            *b = b.saturating_add(bytes);
+        }
         match self.stack.last_mut() {
             None => self.root = Some(value),
             Some(Frame::Seq { items, .. }) => items.push(value),
@@ -374,6 +407,18 @@ mod tests {
         }
         let (_, err) = parse_stream(&text);
         assert!(err.unwrap().message.contains("alias bomb"));
+    }
+
+    #[test]
+    fn aliases_to_a_large_scalar_count_their_bytes() {
+        let mut text = format!("a: &big \"{}\"\n", "x".repeat(1 << 20));
+        for i in 0..20 {
+            text.push_str(&format!("k{i}: *big\n"));
+        }
+        let (_, err) = parse_stream(&text);
+        let err = err.expect("the copies go over the byte budget");
+        assert!(err.message.contains("bytes"), "{}", err.message);
+        assert_eq!(err.pos.line, 10, "at the alias that went over 8 MiB");
     }
 
     #[test]
