@@ -1,5 +1,7 @@
 //! The engine: every rule over every resource of its kinds, in parallel. Pure: no I/O.
 
+pub mod shape;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -60,7 +62,14 @@ pub fn evaluate(rules: &RuleSet, inventory: &Inventory, config: &Value) -> Evalu
         }
     }
 
-    let indices: Vec<usize> = (0..inventory.resources.len()).collect();
+    // A resource with a field of the wrong type is reported at that field, not run.
+    let mut indices: Vec<usize> = Vec::with_capacity(inventory.resources.len());
+    for (i, r) in inventory.resources.iter().enumerate() {
+        match shape::check(r) {
+            Some(d) => diagnostics.push(d),
+            None => indices.push(i),
+        }
+    }
     let results: Vec<(Vec<Finding>, Vec<Diagnostic>, Vec<Duration>)> = indices
         .par_chunks(CHUNK)
         .map(|chunk| {
