@@ -16,6 +16,12 @@ use crate::rules::{CompiledRule, RuleSet};
 /// Resources evaluated per engine clone.
 const CHUNK: usize = 256;
 
+/// Longest one rule may run on one resource: a rule that loops over it fails with a rule
+/// error, and the other rules go on. (regorus checks the time between steps of evaluation; a
+/// single built-in call that builds a huge value, such as `numbers.range(1, 2e8)`, runs to its
+/// end before the check.)
+const RULE_TIME_LIMIT: Duration = Duration::from_secs(2);
+
 /// What an evaluation produced.
 pub struct Evaluation {
     pub findings: Vec<Finding>,
@@ -38,6 +44,11 @@ pub fn evaluate(rules: &RuleSet, inventory: &Inventory, config: &Value) -> Evalu
     let mut diagnostics = Vec::new();
     for rule in &rules.rules {
         let mut rule = rule.clone();
+        rule.engine
+            .set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+                limit: RULE_TIME_LIMIT,
+                check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
+            });
         // Prepare once here (analysis, scheduling, hoisting) so the per-chunk clones start
         // ready instead of each preparing again.
         let ready = rule.engine.add_data(data.clone()).and_then(|()| {

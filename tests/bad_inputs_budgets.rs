@@ -11,7 +11,7 @@
 #[path = "bad_inputs/harness.rs"]
 mod harness;
 
-use harness::{assert_stopped, assert_stopped_in, scan, tree};
+use harness::{assert_stopped, assert_stopped_in, scan, scan_with, tree};
 
 #[test]
 fn nested_for_over_a_thousand_cubed_is_stopped() {
@@ -166,4 +166,54 @@ fn yaml_aliases_to_a_large_scalar_are_stopped() {
         15,
         "bytes",
     );
+}
+
+const SLOW_RULE: &str = r#"# METADATA
+# title: A rule that loops for a long time
+# description: |
+#   ## What it checks
+#   Nothing useful: it counts nine million products.
+#   ## Why it matters
+#   A test of the rule time limit.
+#   ## How to fix
+#   Nothing.
+#   ## References
+#   - https://example.com
+# custom:
+#   id: BA902
+#   name: slow-rule
+#   severity: low
+#   category: security
+#   sources: [M]
+#   kinds: [Service]
+#   remediation: Nothing.
+package blogaudit.BA902
+
+import rego.v1
+
+violation contains v if {
+	n := count([x | some i in numbers.range(1, 3000); some j in numbers.range(1, 3000); x := i * j])
+	n < 0
+	v := {"path": ["metadata", "name"], "message": "never"}
+}
+"#;
+
+#[test]
+fn a_user_rule_that_runs_too_long_is_a_rule_error_and_the_others_go_on() {
+    let dir = tree(&[("my-rules/BA902-slow-rule/rule.rego", SLOW_RULE.into())]);
+    let (exit, report, took) = scan_with(dir.path(), &["--rules", "my-rules"]);
+    let diags = report["diagnostics"].as_array().expect("diagnostics");
+    assert!(
+        diags.iter().any(|d| d["code"] == "rule-error"
+            && d["message"].as_str().is_some_and(|m| m.contains("BA902"))),
+        "{diags:#?}"
+    );
+    assert_eq!(exit, 2);
+    let good = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .any(|f| f["rule_id"] == "BA110" && f["file"] == "good.yaml");
+    assert!(good, "the other rules still ran: {report:#}");
+    eprintln!("slow rule stopped; the scan took {took:?}");
 }

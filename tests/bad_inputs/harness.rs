@@ -42,12 +42,18 @@ pub fn tree(files: &[(&str, Vec<u8>)]) -> tempfile::TempDir {
 
 /// Runs `scan . --format json` under the memory bound; exit code, report, wall time.
 pub fn scan(dir: &Path) -> (i32, Value, Duration) {
+    scan_with(dir, &[])
+}
+
+/// [`scan`] with more arguments after `scan . --format json`.
+pub fn scan_with(dir: &Path, more: &[&str]) -> (i32, Value, Duration) {
     let start = Instant::now();
     let mut child = Command::new("prlimit")
         .arg(format!("--as={MEMORY_BOUND}"))
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_blogaudit"))
         .args(["scan", ".", "--format", "json"])
+        .args(more)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
