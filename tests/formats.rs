@@ -644,7 +644,8 @@ fn object_findings_and_unchecked_resources() {
             "::warning title=blogaudit input::warning[w-code]: a warning",
             "::error title=blogaudit input::error[e-code]: no file",
             "::error title=BA110 service-cluster-ip-only::cluster:prod/Service/shop/web: is 100%25%0Abad, really: yes (/spec/type)",
-            "::error file=a|b.yaml,line=3,col=2,endLine=3,endColumn=9,title=BA999 made-up::x <y> & 'z'\u{1} (/spec/type)",
+            // A control character is shown as its picture (U+2401), never raw in the log.
+            "::error file=a|b.yaml,line=3,col=2,endLine=3,endColumn=9,title=BA999 made-up::x <y> & 'z'\u{2401} (/spec/type)",
         ]
     );
 

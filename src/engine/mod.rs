@@ -17,6 +17,7 @@ use crate::model::{Finding, Fix, Location, ResourceRef};
 use crate::rules::{CompiledRule, Program, RuleMeta, RuleSet};
 
 mod data;
+pub mod shape;
 
 /// Resources evaluated per set of evaluators taken from the pool.
 const CHUNK: usize = 256;
@@ -25,6 +26,13 @@ const CHUNK: usize = 256;
 /// rule that loops without end reports instead of hanging the scan. The slowest built-in rule
 /// on a 10k-object inventory runs a few thousand.
 const MAX_INSTRUCTIONS: usize = 50_000_000;
+
+/// Longest one interpreted rule may run on one resource: a rule that loops over it fails
+/// with a rule error, and the other rules go on. (regorus checks the time between steps of
+/// evaluation; a single built-in call that builds a huge value, such as
+/// `numbers.range(1, 2e8)`, runs to its end before the check.) Compiled rules have an
+/// instruction budget instead.
+const RULE_TIME_LIMIT: Duration = Duration::from_secs(2);
 
 /// What an evaluation produced.
 pub struct Evaluation {
@@ -151,7 +159,15 @@ impl Prepared {
     #[must_use]
     pub fn evaluate_all(&self, inventory: &Inventory) -> Evaluation {
         let same = self.inputs.len() == inventory.resources.len();
-        let indices: Vec<usize> = (0..inventory.resources.len()).collect();
+        // A resource with a field of the wrong type is reported at that field, not run.
+        let mut malformed = Vec::new();
+        let mut indices: Vec<usize> = Vec::with_capacity(inventory.resources.len());
+        for (i, r) in inventory.resources.iter().enumerate() {
+            match shape::check(r) {
+                Some(d) => malformed.push(d),
+                None => indices.push(i),
+            }
+        }
         let results: Vec<(Vec<Finding>, Vec<Diagnostic>, Vec<Duration>)> = indices
             .par_chunks(CHUNK)
             .map(|chunk| {
@@ -182,6 +198,7 @@ impl Prepared {
 
         let mut findings = Vec::new();
         let mut diagnostics = self.diagnostics.clone();
+        diagnostics.extend(malformed);
         let mut total = vec![Duration::ZERO; self.rules.len()];
         for (f, d, spent) in results {
             findings.extend(f);
@@ -209,6 +226,9 @@ impl Prepared {
     /// object under admission review): it is judged against the prepared inventory.
     #[must_use]
     pub fn evaluate_one(&self, resource: &Resource) -> (Vec<Finding>, Vec<Diagnostic>) {
+        if let Some(d) = shape::check(resource) {
+            return (Vec::new(), vec![d]);
+        }
         let mut evaluators = self.take();
         let mut findings = Vec::new();
         let mut errors = Vec::new();
@@ -285,6 +305,10 @@ impl Prepared {
 /// the VM accepts the data.
 fn ready_rule(rule: &CompiledRule, data: &regorus::Value) -> Result<Ready, String> {
     let mut engine = rule.engine.clone();
+    engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+        limit: RULE_TIME_LIMIT,
+        check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
+    });
     if let Some(p) = &rule.program {
         let mut vm = regorus::rvm::RegoVM::new_with_policy(p.policy.clone());
         vm.load_program(p.program.clone());

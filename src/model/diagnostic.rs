@@ -143,6 +143,14 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     ("terraform-module", "a module that could not be read"),
     (
+        "terraform-budget",
+        "a Terraform stack over the evaluation budget or the instance limit",
+    ),
+    (
+        "invalid-field",
+        "a Kubernetes field of the wrong type, which the API server would refuse",
+    ),
+    (
         "terraform-plan",
         "a Terraform plan JSON that could not be read",
     ),

@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::{visible, Report};
 use crate::model::Severity;
 use crate::model::{Diagnostic, Level};
 use crate::model::{Finding, Location};
@@ -108,9 +108,9 @@ pub fn cmd(name: &str, properties: &[(&str, &str)], message: &str) -> String {
     let mut out = format!("::{name}");
     for (i, (k, v)) in properties.iter().enumerate() {
         out.push(if i == 0 { ' ' } else { ',' });
-        let _ = write!(out, "{k}={}", escape_property(v));
+        let _ = write!(out, "{k}={}", escape_property(&visible(v, false)));
     }
-    let _ = write!(out, "::{}", escape_data(message));
+    let _ = write!(out, "::{}", escape_data(&visible(message, true)));
     out
 }
 

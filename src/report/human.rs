@@ -6,7 +6,7 @@ use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Severity,
 };
 
-use super::Report;
+use super::{visible, Report};
 use crate::model::Finding;
 use crate::model::{Diagnostic, Level};
 use crate::syntax::position::offset_of;
@@ -45,7 +45,7 @@ fn render_finding(h: &GraphicalReportHandler, r: &Report<'_>, f: &Finding, out: 
         crate::model::Severity::Medium => Severity::Warning,
         crate::model::Severity::Low => Severity::Advice,
     };
-    let mut diag = MietteDiagnostic::new(f.message.clone())
+    let mut diag = MietteDiagnostic::new(visible(&f.message, false))
         .with_code(format!(
             "{} {} ({})",
             f.rule_id,
@@ -57,7 +57,10 @@ fn render_finding(h: &GraphicalReportHandler, r: &Report<'_>, f: &Finding, out: 
         diag = diag.with_help(rule.meta.remediation.clone());
     }
     if let Some(s) = &f.suppression {
-        diag = diag.with_help(format!("suppressed ({}): {}", s.source, s.reason));
+        diag = diag.with_help(visible(
+            &format!("suppressed ({}): {}", s.source, s.reason),
+            false,
+        ));
     }
     let file = f.file().and_then(|p| r.files.get(p));
     match (file, f.span()) {
@@ -68,12 +71,14 @@ fn render_finding(h: &GraphicalReportHandler, r: &Report<'_>, f: &Finding, out: 
                 .map_or(file.text.len(), |i| start + i);
             let label = crate::model::pointer(&f.path);
             diag = diag.with_label(LabeledSpan::new(Some(label), start, line_end - start));
-            let report = miette::Report::new(diag)
-                .with_source_code(NamedSource::new(&file.path, file.text.clone()));
+            let report = miette::Report::new(diag).with_source_code(NamedSource::new(
+                visible(&file.path, false),
+                visible(&file.text, true).into_owned(),
+            ));
             let _ = h.render_report(out, report.as_ref());
         }
         _ => {
-            diag.message = format!("{} ({})", diag.message, f.place());
+            diag.message = format!("{} ({})", diag.message, visible(&f.place(), false));
             let _ = h.render_report(out, &diag);
         }
     }
@@ -86,7 +91,7 @@ fn render_diagnostic(h: &GraphicalReportHandler, r: &Report<'_>, d: &Diagnostic,
         Level::Warning => Severity::Warning,
         Level::Note => Severity::Advice,
     };
-    let mut diag = MietteDiagnostic::new(d.message.clone())
+    let mut diag = MietteDiagnostic::new(visible(&d.message, true))
         .with_code(d.code)
         .with_severity(severity);
     if let Some(help) = &d.help {
@@ -97,12 +102,19 @@ fn render_diagnostic(h: &GraphicalReportHandler, r: &Report<'_>, d: &Diagnostic,
         (Some(file), Some(pos)) => {
             let start = offset_of(&file.text, pos.line, pos.column);
             diag = diag.with_label(LabeledSpan::new(
-                Some(format!("{}:{}:{}", file.path, pos.line, pos.column)),
+                Some(format!(
+                    "{}:{}:{}",
+                    visible(&file.path, false),
+                    pos.line,
+                    pos.column
+                )),
                 start,
                 0,
             ));
-            let report = miette::Report::new(diag)
-                .with_source_code(NamedSource::new(&file.path, file.text.clone()));
+            let report = miette::Report::new(diag).with_source_code(NamedSource::new(
+                visible(&file.path, false),
+                visible(&file.text, true).into_owned(),
+            ));
             let _ = h.render_report(out, report.as_ref());
         }
         _ => {
@@ -111,7 +123,7 @@ fn render_diagnostic(h: &GraphicalReportHandler, r: &Report<'_>, d: &Diagnostic,
                     .pos
                     .map(|p| format!(":{}:{}", p.line, p.column))
                     .unwrap_or_default();
-                diag.message = format!("{f}{at}: {}", diag.message);
+                diag.message = format!("{}{at}: {}", visible(f, false), diag.message);
             }
             let _ = h.render_report(out, &diag);
         }

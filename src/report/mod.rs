@@ -74,8 +74,56 @@ impl Report<'_> {
 /// The base URL of the rule docs (`helpUri`).
 pub const DOCS_BASE: &str = "https://github.com/blogaudit/blogaudit/blob/main/";
 
+/// Text from the input (a resource name, a source line) made safe for a terminal or a CI log:
+/// each control character becomes one visible character (`ESC` → `␛`, a lone `CR` → `␍`, C1
+/// controls → `�`), so a name cannot move the cursor, recolour the output or forge a line, and
+/// line/column positions still count the same characters. Line feeds and tabs stay when
+/// `keep_lines`, and so does the CR of a CRLF.
+#[must_use]
+pub fn visible(s: &str, keep_lines: bool) -> std::borrow::Cow<'_, str> {
+    let is_control = |c: char| c.is_control() && !(keep_lines && matches!(c, '\n' | '\t' | '\r'));
+    if !s.chars().any(is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        let crlf = c == '\r' && chars.peek() == Some(&'\n');
+        let keep = keep_lines && (c == '\n' || c == '\t' || crlf);
+        out.push(match c {
+            _ if keep => c,
+            '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{fffd}'),
+            '\u{7f}' => '\u{2421}',
+            _ if c.is_control() => '\u{fffd}',
+            _ => c,
+        });
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The URL of a rule's documentation (its `rule.rego`): SARIF `helpUri`, Markdown links.
 #[must_use]
 pub fn docs_url(meta: &RuleMeta) -> String {
     format!("{DOCS_BASE}{}/rule.rego", meta.folder)
+}
+
+#[cfg(test)]
+mod visible_tests {
+    use super::visible;
+
+    #[test]
+    fn control_characters_become_visible_one_for_one() {
+        assert_eq!(
+            visible("web\u{1b}[31m\r\nx", false),
+            "web\u{241b}[31m\u{240d}\u{240a}x"
+        );
+        assert_eq!(
+            visible("a\r\nb\rc\td\u{9b}", true),
+            "a\r\nb\u{240d}c\td\u{fffd}"
+        );
+        assert!(matches!(
+            visible("plain", false),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 }

@@ -28,12 +28,15 @@ pub fn parse(path: &str, text: &str) -> (Parsed, Arc<SourceFile>) {
     if let Some(e) = error {
         out.diagnostics.push(syntax_diagnostic(path, text, &e));
     }
-    let mut masks = Vec::new();
+    let mut masks = Masks::default();
     let mut pending = Vec::new();
     for (i, doc) in docs.into_iter().enumerate() {
         unpack(doc, i, path, &mut pending, &mut out.diagnostics, &mut masks);
     }
-    let mut shown = mask(text, &masks);
+    let mut shown = mask(text, &masks.ranges);
+    if !masks.comment_lines.is_empty() {
+        shown = mask_comments(&shown, &masks.comment_lines);
+    }
     if let Some(e) = &out.diagnostics.iter().find(|d| d.code != "not-kubernetes") {
         if let Some(pos) = e.pos {
             shown = mask_values_of_broken_document(&shown, pos.line);
@@ -89,13 +92,22 @@ pub fn helm_diagnostic(path: &str, line: u32) -> Diagnostic {
 
 type Pending = (Value, Span, Arc<[SpanNode]>);
 
+/// What of a file's text must not be shown: Secret values, and the lines of Secret fields
+/// whose comments are masked too.
+#[derive(Default)]
+struct Masks {
+    ranges: Vec<(Pos, Pos)>,
+    /// First and last line of each Secret `data`/`stringData` field.
+    comment_lines: Vec<(u32, u32)>,
+}
+
 fn unpack(
     doc: Document,
     index: usize,
     path: &str,
     out: &mut Vec<Pending>,
     diags: &mut Vec<Diagnostic>,
-    masks: &mut Vec<(Pos, Pos)>,
+    masks: &mut Masks,
 ) {
     let Document {
         mut value,
@@ -173,16 +185,34 @@ fn child_offset(nodes: &[SpanNode], root: &Value, key: &str) -> Option<usize> {
 
 /// Replaces Secret values (and the last-applied annotation, which repeats them) and records
 /// their source ranges so the shown text is masked too.
-fn redact_secret(value: &mut Value, nodes: &[SpanNode], masks: &mut Vec<(Pos, Pos)>) {
+///
+/// Any shape is masked: a mapping value by value (its keys stay visible), anything else (a
+/// list, a scalar where a mapping belongs) whole; comments on the field's lines too.
+fn redact_secret(value: &mut Value, nodes: &[SpanNode], masks: &mut Masks) {
     for field in ["data", "stringData"] {
         if let Some(at) = child_offset(nodes, value, field) {
+            let Some(node) = nodes.get(at) else { continue };
+            masks.comment_lines.push((node.key.line, node.end.line));
             let mut child = at + 1;
-            if let Some(Value::Object(map)) = value.get_mut(field) {
-                for (_, v) in map.iter_mut() {
-                    let Some(n) = nodes.get(child) else { break };
-                    masks.push((n.start, n.end));
-                    child += n.size as usize;
-                    *v = Value::String(REDACTED.to_string());
+            match value.get_mut(field) {
+                Some(Value::Object(map)) => {
+                    for (_, v) in map.iter_mut() {
+                        let Some(n) = nodes.get(child) else { break };
+                        masks.ranges.push((n.start, n.end));
+                        child += n.size as usize;
+                        *v = Value::String(REDACTED.to_string());
+                    }
+                }
+                Some(Value::Null) | None => {}
+                Some(v) => {
+                    // Masked, but of the same type, so a type error still names it rightly.
+                    masks.ranges.push((node.start, node.end));
+                    *v = match v {
+                        Value::Array(_) => Value::Array(vec![Value::String(REDACTED.into())]),
+                        Value::Number(_) => Value::from(0),
+                        Value::Bool(_) => Value::Bool(false),
+                        _ => Value::String(REDACTED.to_string()),
+                    };
                 }
             }
         }
@@ -197,9 +227,37 @@ fn redact_secret(value: &mut Value, nodes: &[SpanNode], masks: &mut Vec<(Pos, Po
     {
         *v = Value::String(REDACTED.to_string());
         if let Some((node, 3)) = locate_tree(nodes, value, &annotation) {
-            masks.push((node.start, node.end));
+            masks.ranges.push((node.start, node.end));
         }
     }
+}
+
+/// Masks the comments on lines `first..=last` of each range (values there are masked already,
+/// so a `#` left on those lines starts a comment).
+fn mask_comments(text: &str, lines: &[(u32, u32)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        let body = line.trim_end_matches(['\n', '\r']);
+        let comment = lines
+            .iter()
+            .any(|(a, b)| (*a..=*b).contains(&n))
+            .then(|| {
+                body.char_indices()
+                    .find(|&(j, c)| c == '#' && (j == 0 || body[..j].ends_with([' ', '\t'])))
+                    .map(|(j, _)| j)
+            })
+            .flatten();
+        match comment {
+            Some(j) => {
+                out.push_str(&body[..j]);
+                out.extend(body[j..].chars().map(|_| '*'));
+                out.push_str(&line[body.len()..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
 }
 
 /// A document that does not parse cannot be redacted field by field. When it may be a

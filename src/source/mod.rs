@@ -141,9 +141,27 @@ fn load_inputs(inputs: &[Input], base: &Path, helm_opts: &helm::HelmOptions) -> 
 /// The path shown to users and written to SARIF: relative to `base`, `/`-separated.
 #[must_use]
 pub fn display(path: &Path, base: &Path) -> String {
+    use std::path::Component;
     let rel = path.strip_prefix(base).unwrap_or(path);
-    let s = rel.to_string_lossy().replace('\\', "/");
-    s.strip_prefix("./").map_or(s.clone(), str::to_string)
+    // Joined component by component: on Unix a `\` is part of a file name, not a separator.
+    let mut out = String::new();
+    for c in rel.components() {
+        let part = match c {
+            Component::CurDir => continue,
+            Component::RootDir => {
+                out.push('/');
+                continue;
+            }
+            Component::Prefix(p) => p.as_os_str().to_string_lossy().replace('\\', "/"),
+            Component::ParentDir => "..".into(),
+            Component::Normal(n) => n.to_string_lossy().into_owned(),
+        };
+        if !out.is_empty() && !out.ends_with('/') {
+            out.push('/');
+        }
+        out.push_str(&part);
+    }
+    out
 }
 
 fn is_manifest(path: &Path) -> bool {

@@ -235,6 +235,10 @@ fn apply(name: &str, args: Vec<Value>, at: Option<StackSpan>) -> FuncResult<Valu
             if from.len() > 1 && from.starts_with('/') && from.ends_with('/') {
                 return Ok(Value::unknown("replace() with a regular expression"));
             }
+            let grows = to.len().saturating_sub(from.len().max(1));
+            if grows.saturating_mul(s.len() + 1) > MAX_BUILT_BYTES {
+                return Err(Usage("replace: the result would be over 16 MiB"));
+            }
             ValueKind::Str(s.replace(&from, &to))
         }
         "substr" => {
@@ -632,6 +636,10 @@ fn flatten_into(v: &Value, out: &mut Vec<Value>) -> FuncResult<()> {
     }
 }
 
+/// Most bytes one function call may add to a string beyond its arguments (a format width, a
+/// replacement): larger results are refused before they are built.
+const MAX_BUILT_BYTES: usize = 16 * 1024 * 1024;
+
 fn range(args: &[Value]) -> FuncResult<ValueKind> {
     let nums: Vec<f64> = args.iter().map(number).collect::<Result<_, _>>()?;
     let (start, end, step) = match nums.as_slice() {
@@ -728,6 +736,9 @@ fn format(args: &[Value]) -> FuncResult<String> {
             other => return Err(FuncError::FormatVerb(other)),
         };
         let pad = width.unwrap_or(0).saturating_sub(text.chars().count());
+        if pad > MAX_BUILT_BYTES {
+            return Err(Usage("format: a width over 16 MiB"));
+        }
         if spec.starts_with('-') {
             out.push_str(&text);
             out.extend(std::iter::repeat_n(' ', pad));

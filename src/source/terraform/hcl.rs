@@ -299,6 +299,28 @@ impl ModuleDef {
     }
 }
 
+/// Largest `.tf` file parsed. Hand-written Terraform is kilobytes; a larger file is generated
+/// or hostile, and parsing it costs about 70× its size in memory.
+pub const MAX_TF_BYTES: usize = 4 * 1024 * 1024;
+
+/// `text` when it is within [`MAX_TF_BYTES`], else a diagnostic saying so.
+fn within_tf_limit(text: String, shown: &str) -> Result<String, Diagnostic> {
+    if text.len() <= MAX_TF_BYTES {
+        return Ok(text);
+    }
+    Err(Diagnostic::error(
+        "too-large",
+        format!(
+            "Terraform file is {} MiB, over the {} MiB limit for .tf files; not read, so the stack cannot be checked whole",
+            text.len() >> 20,
+            MAX_TF_BYTES >> 20
+        ),
+    )
+    .in_file(shown)
+    .at(Pos { line: 1, column: 1 })
+    .help("split the file, or exclude it from the scanned tree"))
+}
+
 /// A module directory read but not parsed yet, with the local module directories its text
 /// names (so roots can be told from modules before anything is parsed).
 #[derive(Debug, Default)]
@@ -354,7 +376,7 @@ impl RawDir {
                     );
                     continue;
                 }
-                match read_text(&path, &shown) {
+                match read_text(&path, &shown).and_then(|t| within_tf_limit(t, &shown)) {
                     Ok(text) => {
                         prescan_sources(&text, dir, &mut raw.targets);
                         raw.files.push((path, shown, text));

@@ -189,10 +189,10 @@ impl Evaluator<'_> {
                             self.note(
                                 format!("missing:{base}"),
                                 source_diag(
-                                    Diagnostic::warning(
+                                    Diagnostic::error(
                                         "terraform-module",
                                         format!(
-                                            "module {name}: directory `{}` not found; its resources are not checked",
+                                            "module {name}: directory `{}` not found; its resources are not checked, so the stack cannot be checked whole",
                                             display(&dir, self.base)
                                         ),
                                     )

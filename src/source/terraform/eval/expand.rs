@@ -88,9 +88,23 @@ impl Evaluator<'_> {
         base: &str,
         mut item: impl FnMut(&str, Ctx) -> T,
     ) -> Group<T> {
+        if self.budget.is_spent() {
+            return Group {
+                expand: Expand::Unknown,
+                base: base.to_string(),
+                items: Vec::new(),
+            };
+        }
         let (expand, expansions) = self.expansion(c, body, base);
         let mut items = Vec::with_capacity(expansions.len());
+        let site = body
+            .get_attribute("count")
+            .or_else(|| body.get_attribute("for_each"))
+            .and_then(|a| a.span());
         for (suffix, binding) in expansions {
+            if !self.take_instance(c, site.clone(), base) {
+                break;
+            }
             let scope = binding.map(|(n, v)| Scope {
                 name: n.to_string(),
                 val: v,
@@ -131,7 +145,11 @@ impl Evaluator<'_> {
                 Ok(v) if v.opaque().is_none() => {
                     if let Some(n) = v.to_number() {
                         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                        let n = (n.max(0.0) as usize).min(MAX_INSTANCES);
+                        let asked = n.max(0.0) as usize;
+                        if asked > MAX_INSTANCES {
+                            self.over_limit(c, a, what, &asked.to_string());
+                        }
+                        let n = asked.min(MAX_INSTANCES);
                         let items = (0..n)
                             .map(|i| {
                                 #[allow(clippy::cast_precision_loss)]
@@ -179,6 +197,9 @@ impl Evaluator<'_> {
                         _ => None,
                     };
                     if let Some(mut pairs) = pairs {
+                        if pairs.len() > MAX_INSTANCES {
+                            self.over_limit(c, a, what, &pairs.len().to_string());
+                        }
                         pairs.truncate(MAX_INSTANCES);
                         let keys = pairs.iter().map(|(k, _)| k.clone()).collect();
                         let items = pairs
@@ -211,5 +232,25 @@ impl Evaluator<'_> {
             return (Expand::Unknown, vec![(String::new(), Some(("each", each)))]);
         }
         (Expand::Single, vec![(String::new(), None)])
+    }
+}
+
+impl Evaluator<'_> {
+    /// Notes, as an error, a `count`/`for_each` (`a`) that asks for more than
+    /// [`MAX_INSTANCES`] instances: only the first ones are checked, never silently.
+    fn over_limit(&self, c: Ctx, a: &hcl_edit::structure::Attribute, what: &str, asked: &str) {
+        let d = self.diag_at(
+            c,
+            a.span(),
+            Diagnostic::error(
+                "terraform-budget",
+                format!(
+                    "{what}: {} asks for {asked} instances, over the limit of {MAX_INSTANCES} per block; only the first {MAX_INSTANCES} are checked, so the stack cannot be checked whole",
+                    a.key.as_str()
+                ),
+            )
+            .help("split the block, or scan a plan JSON of this stack instead"),
+        );
+        self.note(format!("limit:{what}"), d);
     }
 }

@@ -18,10 +18,24 @@ impl Evaluator<'_> {
         if depth >= MAX_DEPTH {
             return Err(Usage("references nest too deeply"));
         }
+        self.budget_left()?;
         self.depth.set(depth + 1);
         let r = self.eval_inner(e, c);
         self.depth.set(depth);
-        r
+        let v = r?;
+        // What builds or copies values is charged to the root's budget.
+        if matches!(
+            e,
+            Expression::ForExpr(_)
+                | Expression::FuncCall(_)
+                | Expression::StringTemplate(_)
+                | Expression::HeredocTemplate(_)
+                | Expression::Traversal(_)
+                | Expression::BinaryOp(_)
+        ) {
+            self.charge(&v, c, e.span(), || c.text(e))?;
+        }
+        Ok(v)
     }
 
     pub(super) fn eval_inner(&self, e: &Expression, c: Ctx) -> EvalResult {

@@ -12,10 +12,12 @@
 //! | [`expand`] | `count`/`for_each`: the instances of a resource or module call |
 //! | [`resources`] | resource bodies, nested and dynamic blocks, data sources |
 //! | [`calls`] | module calls: local, registry and remote sources, outputs |
+//! | [`budget`] | the values, bytes and instances one root may build |
 //!
 //! This module holds the state of one evaluation, the variables and locals, and the final
 //! collection of instances.
 
+mod budget;
 mod calls;
 mod expand;
 mod expr;
@@ -90,6 +92,9 @@ pub enum EvalError {
     /// `templatefile()` of a file that is not a template.
     #[error("templatefile: {0}")]
     Template(#[source] hcl_edit::parser::Error),
+    /// The root's evaluation budget ran out (noted once, as an error, where it did).
+    #[error("the Terraform evaluation budget ran out")]
+    Budget,
 }
 
 use EvalError::Usage;
@@ -240,6 +245,8 @@ pub struct Evaluator<'a> {
     /// Current expression nesting, references included (bounded, so a long chain of
     /// references cannot overflow the stack).
     depth: std::cell::Cell<usize>,
+    /// What this root's expressions have built so far.
+    budget: budget::Budget,
 }
 
 impl<'a> Evaluator<'a> {
@@ -260,6 +267,7 @@ impl<'a> Evaluator<'a> {
             used: RefCell::default(),
             extra: RefCell::default(),
             depth: std::cell::Cell::new(0),
+            budget: budget::Budget::default(),
         };
         let inst = ev.new_inst(
             root.clone(),

@@ -1,0 +1,25 @@
+//! The rule-file loader: any `rule.rego` in a user rule folder loads (or gives a diagnostic)
+//! without a panic. Each run compiles the built-in rules too, as `--rules` does.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use blogaudit::rules::RuleSet;
+use libfuzzer_sys::fuzz_target;
+
+fn dir() -> &'static std::path::Path {
+    static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("blogaudit-fuzz-rules-{}", std::process::id()));
+        std::fs::create_dir_all(d.join("BA999-fuzz")).expect("temp dir");
+        d
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let d = dir();
+    if std::fs::write(d.join("BA999-fuzz/rule.rego"), data).is_err() {
+        return;
+    }
+    let _ = RuleSet::load(Some(d));
+});
