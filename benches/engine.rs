@@ -38,7 +38,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn generate(out: &Path, k8s: u32) -> bool {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools/gentree.py");
     if !script.is_file() {
-        println!("{} is absent: this bench needs the tree generator", script.display());
+        println!(
+            "{} is absent: this bench needs the tree generator",
+            script.display()
+        );
         return false;
     }
     Command::new("python3")

@@ -13,8 +13,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use blogaudit::config::Config;
-use blogaudit::rules::RuleSet;
 use blogaudit::pipeline::Outcome;
+use blogaudit::rules::RuleSet;
 
 /// One line per finding and per rule error, in report order.
 fn summary(outcome: &Outcome) -> Vec<String> {
