@@ -599,6 +599,10 @@ pub struct LiveArgs {
     /// Show notes and suppressed findings.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Server-side apply the PolicyReports into the cluster and delete the ones blogaudit
+    /// wrote before and no longer produces (the in-cluster CronJob).
+    #[arg(long)]
+    pub apply_reports: bool,
 }
 
 fn run_live(args: &LiveArgs) -> ExitStatus {
@@ -638,6 +642,7 @@ fn run_live(args: &LiveArgs) -> ExitStatus {
             b.set_message(s.to_string());
         })));
     }
+    let target = source.clone();
     let audit = live::run(&opts, &Selection::default(), source, args.save.as_deref());
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -667,6 +672,22 @@ fn run_live(args: &LiveArgs) -> ExitStatus {
         if let Err(e) = emit(path.as_ref(), &report.render(*format)) {
             eprintln!("error: cannot write the report: {e}");
             failed = true;
+        }
+    }
+    if args.apply_reports {
+        match live::apply_reports(&target, &report) {
+            Ok(done) => eprintln!(
+                "applied {} report(s), deleted {} stale report(s)",
+                done.applied.len(),
+                done.deleted.len()
+            ),
+            Err(e) => {
+                eprintln!(
+                    "error: the PolicyReports were not written: {e}\n  help: {}",
+                    e.help()
+                );
+                failed = true;
+            }
         }
     }
     if failed {

@@ -743,3 +743,365 @@ fn without_aws_credentials_the_cluster_is_audited_and_the_account_is_named_as_sk
         .unwrap()
         .ends_with("or pass --only kubernetes"));
 }
+
+/// The PolicyReports and the ClusterPolicyReport stored in `api`, by `Kind/namespace/name`.
+fn stored_reports(api: &KubeApi) -> std::collections::BTreeMap<String, Value> {
+    let mut out = std::collections::BTreeMap::new();
+    for kind in ["PolicyReport", "ClusterPolicyReport"] {
+        for r in api.all(kind) {
+            let ns = r["metadata"]["namespace"].as_str().unwrap_or_default();
+            let name = r["metadata"]["name"].as_str().unwrap_or_default();
+            let id = if ns.is_empty() {
+                format!("{kind}/{name}")
+            } else {
+                format!("{kind}/{ns}/{name}")
+            };
+            out.insert(id, r);
+        }
+    }
+    out
+}
+
+/// A report's results without their timestamps (two renderings of one run may differ there).
+fn results_of(report: &Value) -> Vec<Value> {
+    report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.as_object_mut().unwrap().remove("timestamp");
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn apply_reports_writes_the_reports_and_removes_the_ones_no_longer_produced() {
+    let api = KubeApi::with_manifests(&sample("blog-broken/k8s"));
+    // Another tool's report in a namespace blogaudit also reports on: never touched.
+    api.apply(serde_json::json!({
+        "apiVersion": "wgpolicyk8s.io/v1alpha2", "kind": "PolicyReport",
+        "metadata": {"name": "kyverno-pod-security", "namespace": "posts",
+                     "labels": {"app.kubernetes.io/managed-by": "kyverno"}},
+        "summary": {"pass": 1, "fail": 0, "warn": 0, "error": 0, "skip": 0},
+        "results": []
+    }));
+    let home = tempfile::tempdir().expect("tempdir");
+    let config = sample("blog-broken/blogaudit.toml").display().to_string();
+    let args = [
+        "--config",
+        &config,
+        "--format",
+        "policyreport",
+        "--apply-reports",
+    ];
+    let run = live(&api, home.path(), &args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let printed = run.json();
+    let printed = printed["items"].as_array().expect("items");
+    let stored = stored_reports(&api);
+    assert!(stored.contains_key("PolicyReport/posts/kyverno-pod-security"));
+    let ours: Vec<&Value> = stored
+        .values()
+        .filter(|r| r["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "blogaudit")
+        .collect();
+    assert_eq!(ours.len(), printed.len(), "{:?}", stored.keys());
+    assert!(run.stderr.contains(&format!(
+        "applied {} report(s), deleted 0 stale report(s)",
+        printed.len()
+    )));
+    // What was applied is what `--format policyreport` prints, applied by blogaudit.
+    for want in printed {
+        let kind = want["kind"].as_str().unwrap();
+        let ns = want["metadata"]["namespace"].as_str().unwrap_or_default();
+        let name = want["metadata"]["name"].as_str().unwrap();
+        let got = api
+            .get(kind, ns, name)
+            .unwrap_or_else(|| panic!("{kind} {ns}/{name} was not applied"));
+        assert_eq!(got["summary"], want["summary"], "{kind} {ns}");
+        assert_eq!(results_of(&got), results_of(want), "{kind} {ns}");
+        assert_eq!(got["metadata"]["labels"], want["metadata"]["labels"]);
+        assert_eq!(
+            got["metadata"]["labels"]["blogaudit.io/category"],
+            "blogaudit.live.test"
+        );
+        let managers = got["metadata"]["managedFields"].as_array().unwrap();
+        assert!(managers
+            .iter()
+            .any(|m| m["manager"] == "blogaudit" && m["operation"] == "Apply"));
+    }
+    // One report per namespace with findings or checked objects, and the cluster's.
+    let namespaces: BTreeSet<&str> = ours
+        .iter()
+        .filter_map(|r| r["metadata"]["namespace"].as_str())
+        .collect();
+    for ns in [
+        "argocd",
+        "cert-manager",
+        "default",
+        "monitoring",
+        "posts",
+        "traefik",
+        "user",
+    ] {
+        assert!(
+            namespaces.contains(ns),
+            "no report for {ns}: {namespaces:?}"
+        );
+    }
+    let posts = api.get("PolicyReport", "posts", "blogaudit").unwrap();
+    let fails: BTreeSet<&str> = posts["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["result"] == "fail")
+        .map(|r| r["policy"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fails,
+        BTreeSet::from(["BA102", "BA110", "BA131", "BA132", "BA150"])
+    );
+    assert_eq!(posts["summary"]["fail"], 5);
+    let cluster = api
+        .get("ClusterPolicyReport", "", "blogaudit-cluster")
+        .unwrap();
+    assert_eq!(cluster["summary"]["fail"], 2, "BA130 and BA121");
+    let uid = posts["metadata"]["uid"].clone();
+
+    // The debug Role, the only object of `default`, is removed: its report goes; the others
+    // are updated in place; the other tool's report stays.
+    assert!(api.delete("Role", "default", "pod-reader"));
+    let run = live(&api, home.path(), &args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("report(s), deleted 1 stale report(s)"),
+        "{}",
+        run.stderr
+    );
+    let stored = stored_reports(&api);
+    assert!(!stored.contains_key("PolicyReport/default/blogaudit"));
+    assert!(stored.contains_key("PolicyReport/posts/kyverno-pod-security"));
+    assert_eq!(
+        stored["PolicyReport/posts/blogaudit"]["metadata"]["uid"],
+        uid
+    );
+    assert_eq!(
+        stored.len(),
+        run.json()["items"].as_array().unwrap().len() + 1
+    );
+    let deletes: Vec<_> = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        deletes,
+        ["/apis/wgpolicyk8s.io/v1alpha2/namespaces/default/policyreports/blogaudit"]
+    );
+}
+
+#[test]
+fn a_refused_report_write_exits_2_and_the_audit_is_still_reported() {
+    let api = KubeApi::with_manifests(&sample("blog-broken/k8s"));
+    api.fault(
+        "/apis/wgpolicyk8s.io/v1alpha2/namespaces",
+        Fault::Status(403),
+    );
+    let home = tempfile::tempdir().expect("tempdir");
+    let run = live(&api, home.path(), &["--format", "json", "--apply-reports"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(!findings(&run.json()).is_empty(), "the audit's report");
+    assert!(
+        run.stderr
+            .contains("error: the PolicyReports were not written: cannot apply PolicyReport/"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("403 Forbidden"), "{}", run.stderr);
+    assert!(run
+        .stderr
+        .contains("cannot patch resource \"policyreports\""));
+    assert!(run
+        .stderr
+        .contains("help: grant create, patch, list and delete on policyreports"));
+    assert!(api.all("PolicyReport").is_empty());
+}
+
+/// The rules of the ClusterRoles bound to the CronJob's ServiceAccount in `deploy/live/`.
+fn cronjob_roles() -> Vec<(String, Value)> {
+    let mut docs = Vec::new();
+    for file in ["rbac-readonly.yaml", "cronjob.yaml"] {
+        let text = std::fs::read_to_string(root().join("deploy/live").join(file)).expect(file);
+        docs.extend(
+            blogaudit::source::k8s::parse(file, &text)
+                .0
+                .resources
+                .into_iter()
+                .map(|r| r.body),
+        );
+    }
+    let bound: BTreeSet<String> = docs
+        .iter()
+        .filter(|d| d["kind"] == "ClusterRoleBinding")
+        .filter(|d| {
+            d["subjects"].as_array().is_some_and(|s| {
+                s.iter().any(|s| {
+                    s["kind"] == "ServiceAccount"
+                        && s["name"] == "blogaudit"
+                        && s["namespace"] == "blogaudit"
+                })
+            })
+        })
+        .map(|d| d["roleRef"]["name"].as_str().unwrap().to_string())
+        .collect();
+    docs.iter()
+        .filter(|d| d["kind"] == "ClusterRole")
+        .filter(|d| bound.contains(d["metadata"]["name"].as_str().unwrap()))
+        .map(|d| {
+            (
+                d["metadata"]["name"].as_str().unwrap().to_string(),
+                d["rules"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_cronjob_roles_allow_every_call_of_an_applying_run_and_write_reports_only() {
+    let roles = cronjob_roles();
+    let names: BTreeSet<&str> = roles.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["blogaudit-readonly", "blogaudit-reports"])
+    );
+    let rules: Vec<&Value> = roles
+        .iter()
+        .flat_map(|(_, r)| r.as_array().unwrap())
+        .collect();
+    let allows = |verb: &str, group: &str, resource: &str| {
+        rules.iter().any(|r| {
+            let has = |field: &str, v: &str| {
+                r[field]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == v))
+            };
+            has("verbs", verb) && has("apiGroups", group) && has("resources", resource)
+        })
+    };
+    // Two runs: the second deletes a report the first wrote.
+    let api = KubeApi::with_manifests(&sample("blog-broken/k8s"));
+    let home = tempfile::tempdir().expect("tempdir");
+    let run = live(&api, home.path(), &["--format", "json", "--apply-reports"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(api.delete("Role", "default", "pod-reader"));
+    // A cluster report of an older blogaudit under another name: stale too.
+    api.apply(serde_json::json!({
+        "apiVersion": "wgpolicyk8s.io/v1alpha2", "kind": "ClusterPolicyReport",
+        "metadata": {"name": "blogaudit-old", "labels": {
+            "app.kubernetes.io/managed-by": "blogaudit",
+            "blogaudit.io/category": "blogaudit.live.test"}},
+        "results": []
+    }));
+    let run = live(&api, home.path(), &["--format", "json", "--apply-reports"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("deleted 2 stale report(s)"),
+        "{}",
+        run.stderr
+    );
+    assert!(api
+        .get("ClusterPolicyReport", "", "blogaudit-old")
+        .is_none());
+    assert!(api
+        .get("ClusterPolicyReport", "", "blogaudit-cluster")
+        .is_some());
+    let mut writes = BTreeSet::new();
+    for req in api.requests() {
+        let Some((verb, group, resource)) = req.rbac() else {
+            continue;
+        };
+        // Server-side apply of a new object needs `create` besides `patch`.
+        let needed: &[&str] = if verb == "patch" {
+            &["patch", "create"]
+        } else {
+            &[verb.as_str()]
+        };
+        for v in needed {
+            assert!(
+                allows(v, &group, &resource),
+                "the CronJob's roles do not allow {v} {resource} in group `{group}`"
+            );
+            if group == "wgpolicyk8s.io" {
+                writes.insert(((*v).to_string(), resource.clone()));
+            }
+        }
+    }
+    // The writing role grants exactly what the report writer uses, on the reports only.
+    let (_, reports) = roles
+        .iter()
+        .find(|(n, _)| n == "blogaudit-reports")
+        .unwrap();
+    let mut granted = BTreeSet::new();
+    for r in reports.as_array().unwrap() {
+        assert_eq!(r["apiGroups"], serde_json::json!(["wgpolicyk8s.io"]));
+        for v in r["verbs"].as_array().unwrap() {
+            for res in r["resources"].as_array().unwrap() {
+                granted.insert((
+                    v.as_str().unwrap().to_string(),
+                    res.as_str().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+    let code: BTreeSet<(String, String)> = blogaudit::source::live::reports::WRITES
+        .iter()
+        .map(|(v, r)| ((*v).to_string(), (*r).to_string()))
+        .collect();
+    assert_eq!(granted, code);
+    assert_eq!(writes, code, "every granted write is used by the two runs");
+}
+
+#[test]
+fn the_deploy_manifests_scan_clean() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let env = env(home.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = run_blogaudit_in_env(
+        &root(),
+        &["scan", "deploy/", "--format", "json"],
+        Some(&env),
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.json();
+    assert_eq!(findings(&report), BTreeSet::new());
+    assert_eq!(report["summary"]["errors"], 0);
+    // The CronJob is checked: the same manifests with a writable root filesystem fail BA103.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(root().join("deploy/live/cronjob.yaml")).unwrap();
+    assert!(text.contains("readOnlyRootFilesystem: true"));
+    std::fs::write(
+        dir.path().join("cronjob.yaml"),
+        text.replace(
+            "readOnlyRootFilesystem: true",
+            "readOnlyRootFilesystem: false",
+        ),
+    )
+    .unwrap();
+    let d = dir.path().display().to_string();
+    let run = run_blogaudit_in_env(&root(), &["scan", &d, "--format", "json"], Some(&env));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let got: Vec<_> = findings(&run.json())
+        .into_iter()
+        .map(|k| (k.0, k.1, k.3))
+        .collect();
+    assert_eq!(
+        got,
+        [(
+            "BA103".to_string(),
+            "CronJob".to_string(),
+            "blogaudit".to_string()
+        )]
+    );
+}

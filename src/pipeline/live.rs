@@ -4,10 +4,12 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+pub use crate::source::live::reports::{Applied, ApplyError};
 pub use crate::source::live::{LiveError, Only, Options as Source, Progress, Target};
 
 use super::{prepare_rules, run_loaded, Options, Outcome, Selection};
 use crate::model::Diagnostic;
+use crate::report::{policyreport, Report};
 use crate::source::{live, Loaded};
 
 /// Why a live audit gives no outcome.
@@ -82,4 +84,20 @@ pub fn run(
         outcome,
         target: snapshot.target,
     })
+}
+
+/// `--apply-reports`: server-side applies the PolicyReports of `report` (as
+/// `--format policyreport` renders them) into the cluster `source` names, and deletes the
+/// ones of the same category that blogaudit wrote before and this run no longer produces.
+///
+/// # Errors
+/// The cluster cannot be reached again, or a write is refused or fails.
+pub fn apply_reports(source: &Source, report: &Report<'_>) -> Result<Applied, ApplyError> {
+    let reports = policyreport::reports(report);
+    let selector = format!(
+        "app.kubernetes.io/managed-by={},blogaudit.io/category={}",
+        policyreport::MANAGED_BY,
+        policyreport::label_value(report.category)
+    );
+    live::reports::apply(source, &reports, &selector)
 }

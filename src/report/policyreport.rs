@@ -24,8 +24,19 @@ struct Summary {
     skip: u64,
 }
 
+/// The report as a `v1` `List` of the reports, for `kubectl apply -f`.
 #[must_use]
 pub fn render(r: &Report<'_>) -> String {
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": reports(r)});
+    let mut s = serde_json::to_string_pretty(&list).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The reports themselves: one `PolicyReport` per namespace and one `ClusterPolicyReport`,
+/// each labelled [`MANAGED_BY`], for `--format policyreport` and `live --apply-reports`.
+#[must_use]
+pub fn reports(r: &Report<'_>) -> Vec<Value> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -98,7 +109,7 @@ pub fn render(r: &Report<'_>) -> String {
         "app.kubernetes.io/managed-by": MANAGED_BY,
         "blogaudit.io/category": label_value(r.category),
     });
-    let items: Vec<Value> = reports
+    reports
         .into_iter()
         .map(|(ns, (results, s))| {
             let summary =
@@ -121,11 +132,7 @@ pub fn render(r: &Report<'_>) -> String {
                 })
             }
         })
-        .collect();
-    let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
-    let mut s = serde_json::to_string_pretty(&list).unwrap_or_default();
-    s.push('\n');
-    s
+        .collect()
 }
 
 /// (rule, kind, namespace, name): one result's identity.
@@ -144,9 +151,9 @@ fn object_ref(r: &ResourceRef) -> Value {
     Value::Object(o)
 }
 
-/// A category as a label value: at most 63 characters of `[A-Za-z0-9._-]`, alphanumeric at
+/// A category as a label value (`blogaudit.io/category`): at most 63 characters of `[A-Za-z0-9._-]`, alphanumeric at
 /// both ends.
-fn label_value(s: &str) -> String {
+pub fn label_value(s: &str) -> String {
     let v: String = s
         .chars()
         .map(|c| {

@@ -10,6 +10,8 @@
 //!   `metadata.remainingItemCount`), and single objects;
 //! - watches (`?watch=true&resourceVersion=N`): newline-delimited JSON events in a chunked
 //!   response, from an event log that [`KubeApi::apply`] and [`KubeApi::delete`] append to;
+//! - server-side apply (`PATCH`, `application/apply-patch+yaml`, `fieldManager` recorded in
+//!   `managedFields`), `DELETE`, and lists filtered by an equality `labelSelector`;
 //! - failures on demand ([`KubeApi::fault`]): any status (401, 403, 500 …) or a delay longer
 //!   than the client's timeout, for every path under a prefix; a bearer token
 //!   ([`KubeApi::require_token`]) checked like the real server (401 `Unauthorized`).
@@ -211,6 +213,21 @@ pub fn default_types() -> Vec<ApiType> {
             "v1",
             "ClusterIssuer",
             "clusterissuers",
+            false,
+        ),
+        // The Policy WG's report CRDs, which `live --apply-reports` writes.
+        t(
+            "wgpolicyk8s.io",
+            "v1alpha2",
+            "PolicyReport",
+            "policyreports",
+            true,
+        ),
+        t(
+            "wgpolicyk8s.io",
+            "v1alpha2",
+            "ClusterPolicyReport",
+            "clusterpolicyreports",
             false,
         ),
     ]
@@ -443,6 +460,20 @@ impl KubeApi {
     /// Every request so far, in order.
     pub fn requests(&self) -> Vec<Seen> {
         self.shared.lock().requests.clone()
+    }
+
+    /// Every stored object of `kind`, as served, in (namespace, name) order.
+    pub fn all(&self, kind: &str) -> Vec<Value> {
+        let st = self.shared.lock();
+        st.objects
+            .iter()
+            .filter(|((g, p, _, _), _)| {
+                st.types
+                    .iter()
+                    .any(|t| &t.group == g && &t.plural == p && t.kind == kind)
+            })
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// Number of stored objects.
@@ -692,6 +723,8 @@ struct Head {
     path: String,
     query: Vec<(String, String)>,
     authorization: Option<String>,
+    content_type: Option<String>,
+    body: Vec<u8>,
 }
 
 fn read_head(reader: &mut BufReader<TcpStream>) -> Option<Head> {
@@ -701,6 +734,7 @@ fn read_head(reader: &mut BufReader<TcpStream>) -> Option<Head> {
     let method = parts.next()?.to_string();
     let target = parts.next()?.to_string();
     let mut authorization = None;
+    let mut content_type = None;
     let mut length = 0usize;
     loop {
         let mut h = String::new();
@@ -714,13 +748,15 @@ fn read_head(reader: &mut BufReader<TcpStream>) -> Option<Head> {
         if let Some((k, v)) = h.split_once(':') {
             if k.eq_ignore_ascii_case("authorization") {
                 authorization = Some(v.trim().to_string());
+            } else if k.eq_ignore_ascii_case("content-type") {
+                content_type = Some(v.trim().to_string());
             } else if k.eq_ignore_ascii_case("content-length") {
                 length = v.trim().parse().unwrap_or(0);
             }
         }
     }
+    let mut body = vec![0u8; length];
     if length > 0 {
-        let mut body = vec![0u8; length];
         std::io::Read::read_exact(reader, &mut body).ok()?;
     }
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
@@ -737,6 +773,8 @@ fn read_head(reader: &mut BufReader<TcpStream>) -> Option<Head> {
         path: decode(path),
         query,
         authorization,
+        content_type,
+        body,
     })
 }
 
@@ -769,10 +807,12 @@ fn status_object(code: u16, reason: &str, message: &str) -> Value {
 fn reason_phrase(code: u16) -> &'static str {
     match code {
         200 => "OK",
+        201 => "Created",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        415 => "Unsupported Media Type",
         405 => "Method Not Allowed",
         410 => "Gone",
         500 => "Internal Server Error",
@@ -849,6 +889,11 @@ fn serve(shared: &Shared, stream: TcpStream) {
             }
         }
         None => {}
+    }
+    if head.method == "PATCH" || head.method == "DELETE" {
+        let (code, body) = write(shared, &head);
+        respond(&mut stream, code, &body);
+        return;
     }
     if head.method != "GET" {
         respond(
@@ -1054,11 +1099,13 @@ fn list(st: &State, ty: &ApiType, head: &Head, in_scope: impl Fn(&Key) -> bool) 
     let limit = param("limit")
         .and_then(|l| l.parse::<usize>().ok())
         .filter(|l| *l > 0);
+    let selector = param("labelSelector").unwrap_or("");
     let all: Vec<&Value> = st
         .objects
         .iter()
         .filter(|(k, _)| in_scope(k))
         .map(|(_, v)| v)
+        .filter(|v| matches_labels(v, selector))
         .collect();
     let end = limit.map_or(all.len(), |l| (start + l).min(all.len()));
     let items: Vec<Value> = all
@@ -1189,4 +1236,147 @@ fn watch(shared: &Shared, stream: &mut TcpStream, head: &Head) {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         st = guard;
     }
+}
+
+/// Whether `object`'s labels satisfy a selector of equality terms (`k=v,k2=v2`, also `==`),
+/// the only form `live --apply-reports` uses; any other term matches nothing.
+fn matches_labels(object: &Value, selector: &str) -> bool {
+    selector.split(',').filter(|t| !t.is_empty()).all(|term| {
+        let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) else {
+            return false;
+        };
+        if k.ends_with('!') {
+            return false;
+        }
+        object
+            .pointer("/metadata/labels")
+            .and_then(|l| l.get(k.trim()))
+            .and_then(Value::as_str)
+            == Some(v.trim())
+    })
+}
+
+/// PATCH (server-side apply only) and DELETE of a named object.
+///
+/// Server-side apply (`application/apply-patch+yaml`, `?fieldManager=` required) creates the
+/// object or replaces it with the applied configuration, and records the field manager in
+/// `managedFields` with operation `Apply`. The body is read as JSON, which is YAML and what
+/// kube clients send; a body that is not JSON is a 400 here (a real server would parse YAML).
+fn write(shared: &Shared, head: &Head) -> (u16, Value) {
+    let parts: Vec<&str> = head.path.trim_matches('/').split('/').collect();
+    let mut st = shared.lock();
+    let not_found = || {
+        (
+            404,
+            status_object(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ),
+        )
+    };
+    let Some((ty, ns, Some(name))) = resolve(&st, &parts) else {
+        return not_found();
+    };
+    if st.removed.contains(&ty.group) || ty.namespaced != ns.is_some() {
+        return not_found();
+    }
+    let ns = ns.unwrap_or_default();
+    let key = (
+        ty.group.clone(),
+        ty.plural.clone(),
+        ns.clone(),
+        name.clone(),
+    );
+    if head.method == "DELETE" {
+        let Some(mut object) = st.objects.remove(&key) else {
+            let message = format!("{}.{} \"{name}\" not found", ty.plural, ty.group);
+            return (404, status_object(404, "NotFound", &message));
+        };
+        st.rv += 1;
+        let rv = st.rv;
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        st.events.push((rv, key.0, key.1, "DELETED", object));
+        drop(st);
+        shared.changed.notify_all();
+        return (
+            200,
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                   "details": {"name": name, "group": ty.group, "kind": ty.plural}}),
+        );
+    }
+    let bad = |code: u16, reason: &str, message: &str| (code, status_object(code, reason, message));
+    if head.content_type.as_deref() != Some("application/apply-patch+yaml") {
+        return bad(
+            415,
+            "UnsupportedMediaType",
+            "this test server takes server-side apply patches only (application/apply-patch+yaml)",
+        );
+    }
+    let Some(manager) = head
+        .query
+        .iter()
+        .find(|(k, _)| k == "fieldManager")
+        .map(|(_, v)| v.clone())
+    else {
+        return bad(
+            400,
+            "BadRequest",
+            "PATCH, application/apply-patch+yaml: fieldManager is required for apply requests",
+        );
+    };
+    let Ok(mut object) = serde_json::from_slice::<Value>(&head.body) else {
+        return bad(400, "BadRequest", "the apply patch is not JSON");
+    };
+    let body_name = object.pointer("/metadata/name").and_then(Value::as_str);
+    let body_ns = object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if body_name != Some(name.as_str()) || (ty.namespaced && !body_ns.is_empty() && body_ns != ns) {
+        return bad(
+            400,
+            "BadRequest",
+            "the name or namespace of the object does not match the request",
+        );
+    }
+    if object["apiVersion"] != json!(ty.api_version()) || object["kind"] != json!(ty.kind) {
+        return bad(
+            400,
+            "BadRequest",
+            "the apiVersion or kind of the object does not match the request",
+        );
+    }
+    st.rv += 1;
+    let rv = st.rv;
+    let existed = st.objects.get(&key).cloned();
+    let meta = &mut object["metadata"];
+    if ty.namespaced {
+        meta["namespace"] = json!(ns);
+    }
+    meta["uid"] = existed
+        .as_ref()
+        .and_then(|o| o.pointer("/metadata/uid").cloned())
+        .unwrap_or_else(|| json!(uid(&ty, &ns, &name)));
+    meta["resourceVersion"] = json!(rv.to_string());
+    meta["creationTimestamp"] = json!("2026-01-05T10:00:00Z");
+    meta["generation"] = json!(1);
+    meta["managedFields"] = json!([{
+        "manager": manager,
+        "operation": "Apply",
+        "apiVersion": ty.api_version(),
+        "time": "2026-01-05T11:00:00Z",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {}
+    }]);
+    st.objects.insert(key.clone(), object.clone());
+    let (code, event) = if existed.is_some() {
+        (200, "MODIFIED")
+    } else {
+        (201, "ADDED")
+    };
+    st.events.push((rv, key.0, key.1, event, object.clone()));
+    drop(st);
+    shared.changed.notify_all();
+    (code, object)
 }

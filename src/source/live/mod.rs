@@ -4,6 +4,7 @@
 //! - [`connect`] finds the cluster: EKS `DescribeCluster` plus a bearer token made like
 //!   `aws eks get-token` ([`token`]), a kubeconfig context, or the pod's service account.
 //! - [`kubernetes`] discovers the served kinds and lists them page by page (read verbs only).
+//! - [`reports`] writes the audit's PolicyReports back (`--apply-reports`).
 //! - [`aws`] reads EKS, ECR and EC2 subnets into the canonical `aws:*` kinds of
 //!   `rules/README.md` (the shapes the Terraform loader produces).
 //!
@@ -14,6 +15,7 @@
 pub mod aws;
 pub mod connect;
 pub mod kubernetes;
+pub mod reports;
 pub mod token;
 
 use std::collections::BTreeSet;
