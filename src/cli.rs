@@ -606,6 +606,13 @@ pub struct LiveArgs {
 }
 
 fn run_live(args: &LiveArgs) -> ExitStatus {
+    if args.apply_reports && args.only == Some(LiveSide::Aws) {
+        eprintln!(
+            "error: --apply-reports writes the reports into the cluster; it does not go with \
+             --only aws"
+        );
+        return ExitStatus::Untrusted;
+    }
     let opts = Options {
         config: args.config.clone(),
         rules: args.rules.clone(),

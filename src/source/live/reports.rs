@@ -140,6 +140,9 @@ fn shown((plural, ns, name): &Id) -> String {
     }
 }
 
+/// Reports listed per page when looking for the ones to delete.
+const PAGE: u32 = 500;
+
 async fn apply_with(
     client: &kube::Client,
     timeout: Duration,
@@ -166,25 +169,42 @@ async fn apply_with(
         produced.insert(id);
     }
     for plural in ["policyreports", "clusterpolicyreports"] {
-        let uri = format!(
-            "/apis/{GROUP}/{VERSION}/{plural}?labelSelector={}",
-            encode(selector)
-        );
         let what = format!("{plural}.{GROUP} labelled {selector}");
-        let list = call(
-            client,
-            timeout,
-            http::Request::get(uri).body(Vec::new()),
-            "list",
-            &what,
-        )
-        .await?;
-        for item in list["items"].as_array().into_iter().flatten() {
-            let mut id = id_of(item);
-            plural.clone_into(&mut id.0);
-            if produced.contains(&id) {
-                continue;
+        let mut stale = Vec::new();
+        let mut next = String::new();
+        // Paged like every other list, so a cluster with many namespaces stays bounded.
+        loop {
+            let mut uri = format!(
+                "/apis/{GROUP}/{VERSION}/{plural}?labelSelector={}&limit={PAGE}",
+                encode(selector)
+            );
+            if !next.is_empty() {
+                uri.push_str(&format!("&continue={}", encode(&next)));
             }
+            let list = call(
+                client,
+                timeout,
+                http::Request::get(uri).body(Vec::new()),
+                "list",
+                &what,
+            )
+            .await?;
+            for item in list["items"].as_array().into_iter().flatten() {
+                let mut id = id_of(item);
+                plural.clone_into(&mut id.0);
+                if !produced.contains(&id) {
+                    stale.push(id);
+                }
+            }
+            next = list["metadata"]["continue"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if next.is_empty() {
+                break;
+            }
+        }
+        for id in stale {
             let req = http::Request::delete(path_of(&id)).body(Vec::new());
             call(client, timeout, req, "delete", &shown(&id)).await?;
             done.deleted.push(shown(&id));
