@@ -10,7 +10,7 @@ use crate::model::Severity;
 use crate::pipeline::fix::{Mode as FixMode, Settings as FixSettings};
 use crate::pipeline::live;
 use crate::pipeline::{self, ExitStatus, Options, Outcome, SelectOptions, Selection};
-use crate::report::Format;
+use crate::report::{Format, Report};
 use crate::rules::RuleSet;
 
 /// Policy-as-code checks for EKS stacks: Kubernetes manifests and Terraform against the
@@ -271,8 +271,7 @@ type Outputs = Vec<(Format, Option<PathBuf>)>;
 /// Checks the output files (writable, none named twice, none the baseline), so that a
 /// mistake costs no scan.
 fn plan_outputs(args: &ScanArgs, base: &Path) -> Result<Outputs, OutputError> {
-    let mut outputs = vec![(args.format, args.output.clone())];
-    outputs.extend(args.outputs.iter().map(|(f, p)| (*f, Some(p.clone()))));
+    let outputs = outputs_of(args.format, args.output.as_ref(), &args.outputs);
     let mut files: Vec<&PathBuf> = outputs.iter().filter_map(|(_, p)| p.as_ref()).collect();
     files.extend(&args.write_baseline);
     let mut seen = std::collections::HashSet::new();
@@ -377,10 +376,36 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
     };
     let mut report = outcome.report(&args.category, args.verbose);
     let started = std::time::Instant::now();
-    let mut failed = false;
-    for (format, path) in &outputs {
-        // With --dry-run standard output carries the diff only.
-        if args.dry_run && path.is_none() {
+    // With --dry-run standard output carries the diff only.
+    let failed = !write_reports(&mut report, &outputs, color, args.dry_run);
+    if args.timings {
+        print_timings(&outcome, started.elapsed());
+    }
+    if failed {
+        return ExitStatus::Untrusted;
+    }
+    outcome.status(args.fail_on.severity())
+}
+
+/// The report of `--format`/`--output`, then each `--output-format FORMAT=FILE`.
+fn outputs_of(format: Format, output: Option<&PathBuf>, more: &[(Format, PathBuf)]) -> Outputs {
+    let mut outputs = vec![(format, output.cloned())];
+    outputs.extend(more.iter().map(|(f, p)| (*f, Some(p.clone()))));
+    outputs
+}
+
+/// Renders `report` into each output; colour goes only to standard output. `skip_stdout`
+/// leaves standard output to something else (the `--dry-run` diff). Returns whether every
+/// output was written.
+fn write_reports(
+    report: &mut Report<'_>,
+    outputs: &Outputs,
+    color: bool,
+    skip_stdout: bool,
+) -> bool {
+    let mut written = true;
+    for (format, path) in outputs {
+        if skip_stdout && path.is_none() {
             continue;
         }
         report.color = color && path.is_none();
@@ -389,16 +414,10 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
                 .as_ref()
                 .map_or("standard output".into(), |p| p.display().to_string());
             eprintln!("error: cannot write the report to {to}: {e}");
-            failed = true;
+            written = false;
         }
     }
-    if args.timings {
-        print_timings(&outcome, started.elapsed());
-    }
-    if failed {
-        return ExitStatus::Untrusted;
-    }
-    outcome.status(args.fail_on.severity())
+    written
 }
 
 /// `--timings`: each stage, then the slowest rules, on standard error.
@@ -668,19 +687,9 @@ fn run_live(args: &LiveArgs) -> ExitStatus {
         .unwrap_or_else(|| format!("blogaudit/live/{}", audit.target.cluster));
     let outcome = audit.outcome;
     let mut report = outcome.report(&category, args.verbose);
-    let mut outputs = vec![(args.format, args.output.clone())];
-    outputs.extend(args.outputs.iter().map(|(f, p)| (*f, Some(p.clone()))));
-    let mut failed = false;
-    for (format, path) in &outputs {
-        report.color = path.is_none()
-            && *format == Format::Human
-            && std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none();
-        if let Err(e) = emit(path.as_ref(), &report.render(*format)) {
-            eprintln!("error: cannot write the report: {e}");
-            failed = true;
-        }
-    }
+    let outputs = outputs_of(args.format, args.output.as_ref(), &args.outputs);
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut failed = !write_reports(&mut report, &outputs, color, false);
     if args.apply_reports {
         match live::apply_reports(&target, &report) {
             Ok(done) => eprintln!(

@@ -625,7 +625,11 @@ async fn describe_subnets(
         .map_err(|e| fail(None, &e.to_string()))?;
     let mut body = String::from("Action=DescribeSubnets&Version=2016-11-15");
     for (i, id) in ids.iter().enumerate() {
-        body.push_str(&format!("&SubnetId.{}={}", i + 1, form(id)));
+        body.push_str(&format!(
+            "&SubnetId.{}={}",
+            i + 1,
+            super::percent_encode(id)
+        ));
     }
     let url = format!("{}/", ec2_endpoint(cx).trim_end_matches('/'));
     let mut delay = Duration::from_millis(200);
@@ -707,19 +711,6 @@ fn signed_post(
         .map_err(|e| e.to_string())?;
     instructions.apply_to_request_http1x(&mut req);
     Ok(req)
-}
-
-/// Form-encoding of one value.
-fn form(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The text of the first `<tag>` element.

@@ -421,7 +421,7 @@ async fn list_all(
         let mut path = format!("{}?limit={}", s.list_path(), opts.page_size);
         if let Some(t) = &token {
             path.push_str("&continue=");
-            path.push_str(&percent(t));
+            path.push_str(&super::percent_encode(t));
         }
         let page = get_json(client, &path, accept, opts.timeout).await?;
         let items = match page {
@@ -448,19 +448,6 @@ async fn list_all(
             return Ok(out);
         }
     }
-}
-
-/// Query-string escaping of a continue token.
-fn percent(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// One list item as a resource: `kind`/`apiVersion` restored (lists omit them), and

@@ -395,3 +395,17 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     out
 }
+
+/// Percent-encoding of a query or form value: unreserved characters stay, every other byte
+/// becomes `%XX`.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -176,10 +176,10 @@ async fn apply_with(
         loop {
             let mut uri = format!(
                 "/apis/{GROUP}/{VERSION}/{plural}?labelSelector={}&limit={PAGE}",
-                encode(selector)
+                super::percent_encode(selector)
             );
             if !next.is_empty() {
-                uri.push_str(&format!("&continue={}", encode(&next)));
+                uri.push_str(&format!("&continue={}", super::percent_encode(&next)));
             }
             let list = call(
                 client,
@@ -236,17 +236,4 @@ async fn call(
         )),
         Ok(Err(e)) => Err(fail(e.to_string(), false)),
     }
-}
-
-/// Percent-encoding of a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
