@@ -46,6 +46,9 @@ pub enum Command {
     },
     /// Audit a running cluster and its AWS account with the same rules.
     Live(Box<LiveArgs>),
+    /// Serve the rules as a validating admission webhook (HTTPS, AdmissionReview v1).
+    #[command(after_help = WEBHOOK_EXIT)]
+    Webhook(Box<WebhookArgs>),
     /// Upload a SARIF file to GitHub code scanning and wait for it to be processed.
     Upload(crate::upload::UploadArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
@@ -251,6 +254,7 @@ pub fn run(cli: Cli) -> ExitStatus {
         Command::Explain { id, rules } => explain(&id, rules.as_deref()),
         Command::Init { path } => init(&path),
         Command::Live(args) => run_live(&args),
+        Command::Webhook(args) => run_webhook(&args),
         Command::Upload(args) => match crate::upload::run(&args) {
             0 => ExitStatus::Clean,
             1 => ExitStatus::Findings,
@@ -710,4 +714,153 @@ fn run_live(args: &LiveArgs) -> ExitStatus {
         return ExitStatus::Untrusted;
     }
     outcome.status(args.fail_on.severity())
+}
+
+const WEBHOOK_EXIT: &str =
+    "Exit codes: 0 stopped by SIGTERM or Ctrl-C; 2 cannot start (certificate, \
+port, rules or config). The cluster's API need not answer at start: the webhook serves, is not \
+ready (/readyz) until its cache has synced, and retries.";
+
+/// `blogaudit webhook`.
+#[derive(clap::Args, Debug)]
+pub struct WebhookArgs {
+    /// The serving certificate chain (PEM), reloaded when the file changes.
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+    /// The certificate's private key (PEM), reloaded when the file changes.
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+    /// The HTTPS port of /validate, /healthz and /readyz.
+    #[arg(long, value_name = "PORT", default_value_t = 8443)]
+    pub port: u16,
+    /// The plain-HTTP port of /metrics (and /healthz, /readyz); 0 turns it off.
+    #[arg(long, value_name = "PORT", default_value_t = 9090)]
+    pub metrics_port: u16,
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
+    pub listen: std::net::IpAddr,
+    /// enforce: refuse what a deny rule finds; audit: admit everything, warn instead.
+    #[arg(long, value_enum, default_value = "enforce")]
+    pub mode: WebhookMode,
+    /// The answer when a review cannot be judged in time or at all.
+    #[arg(long, value_enum, default_value = "allow")]
+    pub failure_mode: FailureMode,
+    /// Each review's deadline in milliseconds; keep it below the webhook's timeoutSeconds.
+    #[arg(long, value_name = "MS", default_value_t = 3000)]
+    pub deadline_ms: u64,
+    /// What a rule that reads the cluster does while its cache is not current.
+    #[arg(long, value_enum, default_value = "warn")]
+    pub cache_unsure: CacheUnsure,
+    /// Seconds a cache watch may fail before its kinds count as not current.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub cache_grace: u64,
+    /// Keep no cluster cache: every rule that reads the cluster is unsure (--cache-unsure).
+    #[arg(long, conflicts_with_all = ["context", "kubeconfig", "in_cluster"])]
+    pub no_cluster: bool,
+    /// Use this kubeconfig context for the cache.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Use this kubeconfig file for the cache.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Use the pod's service account for the cache (the default inside a pod).
+    #[arg(long, conflicts_with_all = ["context", "kubeconfig"])]
+    pub in_cluster: bool,
+    /// A blogaudit.toml (suppressions, rule settings, `[rules.action]`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also load the rule folders under DIR.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Seconds between reads of the certificate files.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, hide = true)]
+    pub tls_poll: u64,
+    /// Log level or filter (RUST_LOG syntax); logs are JSON lines on stderr.
+    #[arg(long, value_name = "FILTER", default_value = "info")]
+    pub log: String,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum WebhookMode {
+    Enforce,
+    Audit,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum FailureMode {
+    Allow,
+    Deny,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum CacheUnsure {
+    Warn,
+    Deny,
+    Allow,
+}
+
+fn run_webhook(args: &WebhookArgs) -> ExitStatus {
+    use crate::pipeline::admission::{Mode, Settings, Unsure};
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let in_pod = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    let cluster = (!args.no_cluster).then(|| live::Source {
+        cluster: None,
+        context: args.context.clone(),
+        kubeconfig: args.kubeconfig.clone(),
+        in_cluster: args.in_cluster
+            || (in_pod && args.context.is_none() && args.kubeconfig.is_none()),
+        region: None,
+        profile: None,
+        only: Some(live::Only::Kubernetes),
+        timeout: std::time::Duration::from_secs(30),
+        page_size: 500,
+        kinds: std::collections::BTreeSet::new(),
+        progress: None,
+    });
+    let opts = crate::webhook::Options {
+        tls_cert: args.tls_cert.clone(),
+        tls_key: args.tls_key.clone(),
+        addr: std::net::SocketAddr::new(args.listen, args.port),
+        metrics_addr: (args.metrics_port != 0)
+            .then(|| std::net::SocketAddr::new(args.listen, args.metrics_port)),
+        settings: Settings {
+            mode: match args.mode {
+                WebhookMode::Enforce => Mode::Enforce,
+                WebhookMode::Audit => Mode::Audit,
+            },
+            unsure: match args.cache_unsure {
+                CacheUnsure::Warn => Unsure::Warn,
+                CacheUnsure::Deny => Unsure::Deny,
+                CacheUnsure::Allow => Unsure::Allow,
+            },
+        },
+        failure: match args.failure_mode {
+            FailureMode::Allow => crate::webhook::Failure::Allow,
+            FailureMode::Deny => crate::webhook::Failure::Deny,
+        },
+        deadline: std::time::Duration::from_millis(args.deadline_ms.max(1)),
+        stale_after: std::time::Duration::from_secs(args.cache_grace),
+        tls_poll: std::time::Duration::from_secs(args.tls_poll.max(1)),
+        cluster,
+        pipeline: Options {
+            config: args.config.clone(),
+            rules: args.rules.clone(),
+            base: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            today: crate::model::date::today(),
+            ..Options::default()
+        },
+    };
+    match crate::webhook::serve(opts) {
+        Ok(()) => ExitStatus::Clean,
+        Err(e) => {
+            eprintln!("error: {e}\n  help: {}", e.help());
+            ExitStatus::Untrusted
+        }
+    }
 }

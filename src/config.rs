@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::model::Diagnostic;
-use crate::model::Severity;
+use crate::model::{Action, Severity};
 
 /// File names looked for, in order, in the scanned directory and its ancestors.
 pub const FILE_NAMES: &[&str] = &["blogaudit.toml", ".blogaudit.toml"];
@@ -50,6 +50,9 @@ pub struct RulesConfig {
     pub disable: Vec<String>,
     #[serde(default)]
     pub severity: BTreeMap<String, Severity>,
+    /// What a rule's findings do at admission: `"deny"` or `"warn"` (the webhook).
+    #[serde(default)]
+    pub action: BTreeMap<String, Action>,
 }
 
 /// `[allow]`: exceptions the design needs.

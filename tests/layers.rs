@@ -1,7 +1,7 @@
 //! The module graph goes one way: every module imports only from the layers below it, so the
 //! engine knows no reporter, the rule loader no source, and there is no cycle.
 //!
-//! face (cli → upload) → pipeline → stages (source, engine, suppress, select, report) →
+//! face (cli → upload, webhook) → pipeline → stages (source, engine, suppress, select, report) →
 //! rules, config and fix edits → syntax → model.
 
 use std::collections::BTreeSet;
@@ -22,6 +22,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("report", 3),
     ("pipeline", 4),
     ("upload", 5),
+    ("webhook", 5),
     ("cli", 6),
 ];
 

@@ -1,5 +1,6 @@
 //! Plain data shared by every stage: resources, findings, diagnostics and the inventory.
 
+mod action;
 pub mod date;
 mod diagnostic;
 mod finding;
@@ -9,6 +10,7 @@ mod rendered;
 mod resource;
 mod severity;
 
+pub use action::Action;
 pub use diagnostic::{Diagnostic, Level, CODES};
 pub use finding::{Checked, Finding, Fix, Location, ResourceRef, Suppression};
 pub use inventory::Inventory;

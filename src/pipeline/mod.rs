@@ -9,6 +9,7 @@
 //! selection and notes. The face (the CLI) only parses arguments, calls this module, renders
 //! the [`Outcome`] and turns it into an [`ExitStatus`].
 
+pub mod admission;
 pub mod fix;
 pub mod live;
 
@@ -339,7 +340,7 @@ fn load_config(opts: &Options, diags: &mut Vec<Diagnostic>) -> Config {
     }
 }
 
-/// Applies `[rules]` of the config: disabled rules go, severities change.
+/// Applies `[rules]` of the config: disabled rules go, severities and admission actions change.
 fn configure_rules(rules: &mut RuleSet, config: &Config, diags: &mut Vec<Diagnostic>) {
     let shown = config
         .path
@@ -351,6 +352,7 @@ fn configure_rules(rules: &mut RuleSet, config: &Config, diags: &mut Vec<Diagnos
         .disable
         .iter()
         .chain(config.rules.severity.keys())
+        .chain(config.rules.action.keys())
     {
         if rules.get(id).is_none() {
             diags.push(
@@ -376,6 +378,15 @@ fn configure_rules(rules: &mut RuleSet, config: &Config, diags: &mut Vec<Diagnos
             .map(|(_, s)| *s)
         {
             r.meta.severity = sev;
+        }
+        if let Some(action) = config
+            .rules
+            .action
+            .iter()
+            .find(|(id, _)| id.eq_ignore_ascii_case(&r.meta.id))
+            .map(|(_, a)| *a)
+        {
+            r.meta.action = action;
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Pos, Severity};
+use crate::model::{Action, Pos, Severity};
 use crate::syntax::yaml;
 
 /// The `custom` block of a rule's METADATA.
@@ -21,6 +21,13 @@ pub struct Custom {
     /// Whether the rule's mechanical fix may be applied without review (`fix:` block).
     #[serde(default)]
     pub fix: Option<FixMeta>,
+    /// What a finding does at admission (default `deny`).
+    #[serde(default)]
+    pub action: Action,
+    /// The kinds the rule reads from `data.inventory` besides its input: what the admission
+    /// webhook keeps in its cluster cache for it.
+    #[serde(default)]
+    pub lookups: Vec<String>,
 }
 
 /// Whether applying a fix can hurt a running system: `--fix` applies only safe ones.
@@ -71,6 +78,11 @@ pub struct RuleMeta {
     /// The safety of the rule's mechanical fix; `None` when the rule declares none (its
     /// fixes, if any, count as unsafe).
     pub fix: Option<FixMeta>,
+    /// What a finding does at admission.
+    pub action: Action,
+    /// The kinds the rule reads from the inventory besides its input (empty: it judges its
+    /// input alone).
+    pub lookups: Vec<String>,
     /// `rules/k8s/BA101-run-as-non-root`, relative to the rules root.
     pub folder: String,
 }
@@ -179,6 +191,8 @@ pub fn parse(rego: &str, folder: &str) -> Result<RuleMeta, (Pos, String)> {
         remediation: c.remediation,
         cwe: c.cwe,
         fix: c.fix,
+        action: c.action,
+        lookups: c.lookups,
         folder: folder.to_string(),
     })
 }

@@ -59,6 +59,7 @@
 #   category: security
 #   sources: [M, L, W]
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
+#   lookups: [NetworkPolicy]
 #   remediation: Add a NetworkPolicy in the workload's namespace whose `podSelector` selects the pod labels and whose `policyTypes` include `Ingress`.
 #   cwe: CWE-923
 package blogaudit.BA120

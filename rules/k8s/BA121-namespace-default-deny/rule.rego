@@ -56,6 +56,7 @@
 #   category: security
 #   sources: [M, L]
 #   kinds: [Namespace]
+#   lookups: [NetworkPolicy]
 #   remediation: 'Add a NetworkPolicy with `podSelector: {}` and `policyTypes: [Ingress, Egress]` (and no allow-all rules) to the namespace.'
 #   cwe: CWE-923
 package blogaudit.BA121

@@ -46,6 +46,7 @@
 #   category: security
 #   sources: [M, L, W]
 #   kinds: [RoleBinding, ClusterRoleBinding]
+#   lookups: [ClusterRole, Role]
 #   remediation: Bind a narrowly scoped Role in the service's namespace instead of `cluster-admin` or a `*`-on-`*` role.
 #   cwe: CWE-269
 package blogaudit.BA130

@@ -57,6 +57,7 @@
 #   category: security
 #   sources: [M, L, W]
 #   kinds: [Role, ClusterRole]
+#   lookups: [ClusterRoleBinding]
 #   remediation: Replace each `*` with the explicit verbs, resources and API groups needed; grant Secret reads with a namespaced Role, limited by `resourceNames`.
 #   cwe: CWE-732
 package blogaudit.BA131

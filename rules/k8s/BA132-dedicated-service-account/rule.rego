@@ -59,6 +59,7 @@
 #   category: security
 #   sources: [M, L, W]
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job, CronJob]
+#   lookups: [ServiceAccount]
 #   remediation: 'Create a ServiceAccount for the workload in its namespace, set `serviceAccountName` to it, and set `automountServiceAccountToken: false` unless the pod uses the Kubernetes API.'
 #   cwe: CWE-250
 #   fix:

@@ -67,6 +67,7 @@
 #   category: security
 #   sources: [M, L, W]
 #   kinds: [Gateway]
+#   lookups: [Namespace, HTTPRoute]
 #   remediation: Make every listener `HTTPS` (or `TLS`) with `tls.certificateRefs`; keep an `HTTP` listener only for a route that redirects to `https`.
 #   cwe: CWE-319
 package blogaudit.BA140

@@ -56,8 +56,10 @@
 #   name: gateway-certificate-issued
 #   severity: medium
 #   category: security
-#   sources: [M, L]
+#   sources: [M, L, W]
 #   kinds: [Gateway]
+#   lookups: [Certificate, Issuer, ClusterIssuer]
+#   action: warn
 #   remediation: Issue each listener certificate with a cert-manager Certificate (or the Gateway's `cert-manager.io/cluster-issuer` annotation) whose ClusterIssuer or Issuer exists.
 #   cwe: CWE-295
 package blogaudit.BA141

@@ -69,6 +69,7 @@
 #   category: availability
 #   sources: [M, L]
 #   kinds: [HTTPRoute]
+#   lookups: [Namespace, Gateway, Service, ReferenceGrant]
 #   remediation: Point `parentRefs` at an existing Gateway listener that admits the route's namespace, and `backendRefs` at existing Services (with a ReferenceGrant across namespaces).
 package blogaudit.BA142
 

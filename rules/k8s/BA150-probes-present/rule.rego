@@ -53,6 +53,7 @@
 #   category: availability
 #   sources: [M, L, W]
 #   kinds: [Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController]
+#   lookups: [Service]
 #   remediation: Give every container that declares ports or that a Service selects a `readinessProbe` (`/readyz`) and a `livenessProbe` (`/healthz`).
 package blogaudit.BA150
 

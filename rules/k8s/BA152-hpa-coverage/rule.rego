@@ -60,8 +60,10 @@
 #   name: hpa-coverage
 #   severity: medium
 #   category: availability
-#   sources: [M, L]
+#   sources: [M, L, W]
 #   kinds: [Deployment, StatefulSet, HorizontalPodAutoscaler]
+#   lookups: [HorizontalPodAutoscaler]
+#   action: warn
 #   remediation: Target each Deployment with an `autoscaling/v2` HorizontalPodAutoscaler in its namespace, with `minReplicas` of at least 2.
 #   fix:
 #     safety: safe

@@ -66,8 +66,10 @@
 #   name: disruption-and-spread
 #   severity: medium
 #   category: availability
-#   sources: [M, L]
+#   sources: [M, L, W]
 #   kinds: [Deployment, StatefulSet]
+#   lookups: [HorizontalPodAutoscaler, PodDisruptionBudget]
+#   action: warn
 #   remediation: Run at least 2 replicas, add a PodDisruptionBudget in the namespace that selects the pods, and spread them with a `topologySpreadConstraints` entry on `topology.kubernetes.io/zone`.
 #   fix:
 #     safety: safe

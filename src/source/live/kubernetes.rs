@@ -71,7 +71,8 @@ pub struct Served {
 }
 
 impl Served {
-    fn api_version(&self) -> String {
+    #[must_use]
+    pub fn api_version(&self) -> String {
         if self.group.is_empty() {
             self.version.clone()
         } else {
@@ -169,13 +170,7 @@ pub async fn read(
     opts: &Options,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<State, LiveError> {
-    let core = get_json(client, "/api", None, opts.timeout)
-        .await
-        .map_err(|e| fatal(e, server, opts.timeout))?;
-    let groups = get_json(client, "/apis", None, opts.timeout)
-        .await
-        .map_err(|e| fatal(e, server, opts.timeout))?;
-    let served = discover(client, opts, &core, &groups, diags).await;
+    let served = served(client, server, opts, diags).await?;
     let mut state = State::default();
     let lists = stream::iter(served.clone())
         .map(|s| async move {
@@ -202,6 +197,26 @@ pub async fn read(
     state.autoscaler = state.resources.iter().any(runs_node_autoscaler);
     state.served = served;
     Ok(state)
+}
+
+/// The kinds of `opts.kinds` that the cluster serves, found through discovery. A kind it does
+/// not serve is a note; a group whose discovery failed is an error diagnostic.
+///
+/// # Errors
+/// The API server cannot be reached or refuses discovery.
+pub async fn served(
+    client: &kube::Client,
+    server: &str,
+    opts: &Options,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Vec<Served>, LiveError> {
+    let core = get_json(client, "/api", None, opts.timeout)
+        .await
+        .map_err(|e| fatal(e, server, opts.timeout))?;
+    let groups = get_json(client, "/apis", None, opts.timeout)
+        .await
+        .map_err(|e| fatal(e, server, opts.timeout))?;
+    Ok(discover(client, opts, &core, &groups, diags).await)
 }
 
 /// The diagnostic for a kind that could not be read: the rest of the run goes on, but its
@@ -292,23 +307,24 @@ async fn discover(
         versions.sort_by_key(|v| rank(v));
         group_versions.push((name.to_string(), versions));
     }
-    let fetched: Vec<_> = stream::iter(
-        group_versions
-            .iter()
-            .flat_map(|(g, vs)| vs.iter().map(move |v| (g.clone(), v.clone()))),
-    )
-    .map(|(g, v)| async move {
-        let path = if g.is_empty() {
-            format!("/api/{v}")
-        } else {
-            format!("/apis/{g}/{v}")
-        };
-        let got = get_json(client, &path, None, opts.timeout).await;
-        (g, v, got)
-    })
-    .buffered(4)
-    .collect()
-    .await;
+    // Collected first, so that the future holds no borrowing iterator and can be sent.
+    let pairs: Vec<(String, String)> = group_versions
+        .iter()
+        .flat_map(|(g, vs)| vs.iter().map(move |v| (g.clone(), v.clone())))
+        .collect();
+    let fetched: Vec<_> = stream::iter(pairs)
+        .map(|(g, v)| async move {
+            let path = if g.is_empty() {
+                format!("/api/{v}")
+            } else {
+                format!("/apis/{g}/{v}")
+            };
+            let got = get_json(client, &path, None, opts.timeout).await;
+            (g, v, got)
+        })
+        .buffered(4)
+        .collect()
+        .await;
     let mut found: BTreeMap<String, Served> = BTreeMap::new();
     let mut failed_groups: BTreeMap<String, String> = BTreeMap::new();
     // `fetched` follows group order and, within a group, preference order.
@@ -452,7 +468,7 @@ async fn list_all(
 
 /// One list item as a resource: `kind`/`apiVersion` restored (lists omit them), and
 /// `managedFields`, the last-applied annotation and Secret values dropped.
-fn resource(s: &Served, mut item: Value) -> Option<Resource> {
+pub fn resource(s: &Served, mut item: Value) -> Option<Resource> {
     let obj = item.as_object_mut()?;
     obj.insert("apiVersion".into(), Value::String(s.api_version()));
     obj.insert("kind".into(), Value::String(s.kind.clone()));

@@ -17,6 +17,7 @@ pub mod connect;
 pub mod kubernetes;
 pub mod reports;
 pub mod token;
+pub mod watch;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
