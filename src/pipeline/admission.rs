@@ -156,12 +156,13 @@ impl Admission {
     /// webhook's rules, and prepares them over an empty cluster.
     #[must_use]
     pub fn new(opts: &Options, settings: Settings) -> Self {
-        let (config, mut rules, diagnostics) = prepare_rules(opts);
+        let (config, mut rules, mut diagnostics) = prepare_rules(opts);
         rules
             .rules
             .retain(|r| r.meta.sources.iter().any(|s| s == SOURCE));
         let config_data = config.rego_data();
         let prepared = Prepared::new(&rules, &Inventory::new(Vec::new()), &config_data);
+        diagnostics.extend(prepared.diagnostics().iter().cloned());
         Self {
             rules,
             config,

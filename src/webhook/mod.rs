@@ -622,8 +622,18 @@ async fn discover(
     let server = connection.target.server.clone().unwrap_or_default();
     let mut diags = Vec::new();
     let served = kubernetes::served(&connection.client, &server, cluster, &mut diags).await?;
+    // A group whose discovery failed may hold a kind the rules read: caching without it
+    // would judge as if it were empty. Try again instead.
+    let failed: Vec<String> = diags
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .map(|d| d.message.clone())
+        .collect();
+    if !failed.is_empty() {
+        return Err(live::LiveError::Unreachable(server, failed.join("; ")));
+    }
     for d in diags {
-        tracing::warn!(message = %d.message, "cluster discovery");
+        tracing::info!(message = %d.message, "cluster discovery");
     }
     Ok((connection.client, served))
 }

@@ -102,6 +102,10 @@ impl Reloading {
         .with_no_client_auth()
         .with_cert_resolver(Arc::clone(self) as Arc<dyn ResolvesServerCert>);
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // No session resumption: every new connection is authenticated by the certificate in
+        // use now, so a rotation reaches every client that connects after it.
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
         config
     }
 }

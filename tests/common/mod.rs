@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod https;
 pub mod kube_api;
 
 use std::collections::BTreeMap;
