@@ -215,6 +215,10 @@ disable = []
 [rules.severity]
 # BA170 = "medium"
 
+# What a finding does at admission (blogaudit webhook): "deny" or "warn".
+[rules.action]
+# BA151 = "warn"
+
 # Services allowed to be LoadBalancer/NodePort or to have externalIPs (BA110).
 # [[allow.services]]
 # namespace = "traefik"
