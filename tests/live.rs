@@ -1105,3 +1105,60 @@ fn the_deploy_manifests_scan_clean() {
         )]
     );
 }
+
+/// Hostile or broken answers of the API server, one kind at a time: each run ends within a
+/// bound with exit 2, an error naming the kind and the problem, no panic, and every other
+/// kind still audited (the broken sample's findings on the other kinds are all there).
+#[test]
+fn hostile_api_answers_are_bounded_and_named() {
+    let healthy = {
+        let api = KubeApi::with_manifests(&sample("blog-broken/k8s"));
+        let home = tempfile::tempdir().expect("tempdir");
+        findings(&live(&api, home.path(), &["--format", "json"]).json())
+    };
+    let deployments = "/apis/apps/v1/deployments";
+    let cases: Vec<(&str, &str, Fault, &str)> = vec![
+        ("a truncated JSON list", deployments, Fault::Truncated, "Deployment (apps/v1) not audited: "),
+        ("an HTML page with status 200", deployments, Fault::NotJson, "Deployment (apps/v1) not audited: "),
+        ("the same continue token forever", deployments, Fault::SameToken, "Deployment (apps/v1) not audited: the list's paging does not end (the same continue token came back)"),
+        ("new continue tokens over the same page forever", deployments, Fault::EndlessPages, "Deployment (apps/v1) not audited: the list's paging does not end (20 pages in a row brought no new object)"),
+        ("a 500 on every Service list", "/api/v1/services", Fault::Status(500), "Service (v1) not audited: 500"),
+        ("a 429 on every NetworkPolicy list", "/apis/networking.k8s.io/v1/networkpolicies", Fault::Status(429), "NetworkPolicy (networking.k8s.io/v1) not audited: 429"),
+    ];
+    let count = cases.len();
+    for (name, prefix, fault, wanted) in cases {
+        let api = KubeApi::with_manifests(&sample("blog-broken/k8s"));
+        api.fault(prefix, fault);
+        let home = tempfile::tempdir().expect("tempdir");
+        let started = std::time::Instant::now();
+        let run = live(&api, home.path(), &["--format", "json", "--page-size", "5"]);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{name}: too slow"
+        );
+        assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+        let report = run.json();
+        let diags = report["diagnostics"].as_array().expect("diagnostics");
+        assert!(
+            diags.iter().any(|d| d["level"] == "error"
+                && d["message"].as_str().is_some_and(|m| m.contains(wanted))),
+            "{name}: {diags:#?}"
+        );
+        // The kinds that answered are all audited: every finding of a rule that judges an
+        // object alone (no lookups) on another kind is still there.
+        let kind = wanted.split(' ').next().expect("kind");
+        let got = findings(&report);
+        let alone = [
+            "BA101", "BA102", "BA103", "BA104", "BA105", "BA110", "BA151", "BA160",
+        ];
+        let expected: Vec<&Key> = healthy
+            .iter()
+            .filter(|f| alone.contains(&f.0.as_str()) && f.1 != kind)
+            .collect();
+        assert!(!expected.is_empty(), "{name}");
+        for f in expected {
+            assert!(got.contains(f), "{name}: {f:?} missing");
+        }
+    }
+    println!("{count} hostile API answers checked");
+}

@@ -791,3 +791,88 @@ fn the_metrics_scrape_cleanly() {
         "{text}"
     );
 }
+
+/// Hostile or broken AdmissionReviews: each is answered within a bound, with a 4xx and a
+/// reason, or with a 200 answer for its uid; nothing panics, and the Secret's value in one of
+/// them appears in no answer.
+#[test]
+fn hostile_admission_reviews_are_answered_within_bounds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = app(&alone(dir.path()));
+    let good = deployment("blog");
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut r = review(&good);
+        f(&mut r);
+        serde_json::to_vec(&r).expect("json")
+    };
+    let secret_value = "aHVudGVyMi1zM2NyZXQ="; // base64 of a password
+    let mut many_containers = good.clone();
+    let container = good["spec"]["template"]["spec"]["containers"][0].clone();
+    many_containers["spec"]["template"]["spec"]["containers"] = json!(vec![container; 2_000]);
+    let cases: Vec<(&str, Vec<u8>, &[u16])> = vec![
+        ("empty body", Vec::new(), &[400]),
+        ("null", b"null".to_vec(), &[400]),
+        ("an array", b"[]".to_vec(), &[400]),
+        ("a string", b"\"review\"".to_vec(), &[400]),
+        ("not UTF-8", vec![0xff, 0xfe, b'{', 0x80], &[400]),
+        ("nesting 100k deep", "[".repeat(100_000).into_bytes(), &[400]),
+        ("a number out of range", br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","object":{"x":1e400}}}"#.to_vec(), &[400]),
+        ("kind missing", with(&|r| { r.as_object_mut().expect("o").remove("kind"); }), &[400]),
+        ("kind wrong", with(&|r| r["kind"] = json!("ConversionReview")), &[400]),
+        ("request not an object", with(&|r| r["request"] = json!(5)), &[400]),
+        ("request missing", with(&|r| { r.as_object_mut().expect("o").remove("request"); }), &[400]),
+        ("uid a number", with(&|r| r["request"]["uid"] = json!(7)), &[400]),
+        ("uid empty", with(&|r| r["request"]["uid"] = json!("")), &[400]),
+        ("object a string", with(&|r| r["request"]["object"] = json!("x")), &[200]),
+        ("object an array", with(&|r| r["request"]["object"] = json!([1, 2])), &[200]),
+        ("object without kind", with(&|r| {
+            r["request"]["object"].as_object_mut().expect("o").remove("kind");
+            r["request"]["kind"] = json!({});
+        }), &[200]),
+        ("metadata a string", with(&|r| r["request"]["object"]["metadata"] = json!("m")), &[200]),
+        ("containers a string", with(&|r| r["request"]["object"]["spec"]["template"]["spec"]["containers"] = json!("x")), &[200]),
+        ("containers of numbers", with(&|r| r["request"]["object"]["spec"]["template"]["spec"]["containers"] = json!([1, 2])), &[200]),
+        ("a 1 MiB label value", with(&|r| r["request"]["object"]["metadata"]["labels"] = json!({"big": "v".repeat(1 << 20)})), &[200]),
+        ("control characters in the name", with(&|r| r["request"]["object"]["metadata"]["name"] = json!("a\u{1b}[31mred\u{0}")), &[200]),
+        ("a 1 MiB uid", with(&|r| r["request"]["uid"] = json!("u".repeat(1 << 20))), &[200]),
+        ("2,000 containers", serde_json::to_vec(&review(&many_containers)).expect("json"), &[200]),
+        ("an unknown operation", with(&|r| r["request"]["operation"] = json!("PATCH")), &[200]),
+        ("a List", with(&|r| r["request"]["object"] = json!({"apiVersion": "v1", "kind": "List", "items": [good.clone()]})), &[200]),
+        ("a Secret with values", with(&|r| r["request"]["object"] = json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "default", "annotations": {"note": secret_value}},
+            "data": {"password": secret_value}, "stringData": {"token": secret_value},
+        })), &[200]),
+        ("just over 3 MiB", with(&|r| r["request"]["object"]["metadata"]["annotations"] = json!({"f": "x".repeat(webhook::BODY_LIMIT)})), &[413]),
+    ];
+    let count = cases.len();
+    runtime().block_on(async {
+        for (name, body, statuses) in cases {
+            let uid = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v["request"]["uid"].as_str().map(str::to_string));
+            let started = Instant::now();
+            let n = body.len();
+            let (status, answer) = call(&app, Body::from(body), Some(n)).await;
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{name}: too slow"
+            );
+            assert!(statuses.contains(&status), "{name}: {status} {answer:.300}");
+            if status == 200 {
+                assert_eq!(answer["response"]["uid"].as_str(), uid.as_deref(), "{name}");
+                assert!(answer["response"]["allowed"].is_boolean(), "{name}");
+            } else {
+                assert!(
+                    answer["message"].as_str().is_some_and(|m| !m.is_empty()),
+                    "{name}: no reason"
+                );
+            }
+            assert!(
+                !answer.to_string().contains(secret_value),
+                "{name}: a Secret value leaked"
+            );
+        }
+    });
+    println!("{count} hostile AdmissionReviews answered");
+}

@@ -364,8 +364,8 @@ fn skipped(why: &'static str) -> Verdict {
     }
 }
 
-/// The object under review as a resource: its namespace and name from the request when the
-/// object lacks them (a create with `generateName`).
+/// The object under review as a resource, trimmed as a live read is: its namespace and name
+/// from the request when the object lacks them (a create with `generateName`).
 fn resource(subject: Subject) -> Option<Resource> {
     let Subject {
         namespace,
@@ -398,6 +398,14 @@ fn resource(subject: Subject) -> Option<Resource> {
         };
         meta.insert("name".into(), Value::String(shown));
     }
+    // What no rule needs and no answer may echo: Secret values, the last-applied copy of the
+    // object (which holds them too), managed fields.
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    crate::source::live::kubernetes::trim(&mut object, &kind);
     let mut r = Resource::from_k8s(
         object,
         Origin::Object {

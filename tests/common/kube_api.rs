@@ -240,6 +240,14 @@ pub enum Fault {
     Status(u16),
     /// Wait this long before answering normally (to trip a client timeout).
     Delay(Duration),
+    /// Answer 200 with the JSON cut in half.
+    Truncated,
+    /// Answer 200 with an HTML page, as a misconfigured proxy does.
+    NotJson,
+    /// Lists: every page is the first page, with the same `continue` token.
+    SameToken,
+    /// Lists: every page is the first page again, with a new `continue` token each time.
+    EndlessPages,
 }
 
 /// One request as the server saw it.
@@ -718,6 +726,7 @@ fn defaults(object: &mut Value, ty: &ApiType) {
 }
 
 /// One parsed request head.
+#[derive(Clone)]
 struct Head {
     method: String,
     path: String,
@@ -888,7 +897,7 @@ fn serve(shared: &Shared, stream: TcpStream) {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
-        None => {}
+        _ => {}
     }
     if head.method == "PATCH" || head.method == "DELETE" {
         let (code, body) = write(shared, &head);
@@ -917,8 +926,55 @@ fn serve(shared: &Shared, stream: TcpStream) {
         watch(shared, &mut stream, &head);
         return;
     }
-    let (code, body) = route(shared, &head);
-    respond(&mut stream, code, &body);
+    match fault {
+        Some(Fault::Truncated) => {
+            let (_, body) = route(shared, &head);
+            let text = serde_json::to_vec(&body).unwrap_or_default();
+            respond_raw(
+                &mut stream,
+                200,
+                "application/json",
+                &text[..text.len() / 2],
+            );
+        }
+        Some(Fault::NotJson) => respond_raw(
+            &mut stream,
+            200,
+            "text/html",
+            b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+        ),
+        Some(Fault::SameToken | Fault::EndlessPages) => {
+            // The first page, whatever `continue` asked for, and a token to go on.
+            let mut first = head.clone();
+            first.query.retain(|(k, _)| k != "continue");
+            let (code, mut body) = route(shared, &first);
+            let token = if matches!(fault, Some(Fault::SameToken)) {
+                continue_token(1)
+            } else {
+                let n = shared.lock().requests.len();
+                continue_token(n)
+            };
+            if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("continue".into(), json!(token));
+            }
+            respond(&mut stream, code, &body);
+        }
+        _ => {
+            let (code, body) = route(shared, &head);
+            respond(&mut stream, code, &body);
+        }
+    }
+}
+
+fn respond_raw(stream: &mut TcpStream, code: u16, content_type: &str, body: &[u8]) {
+    let head = format!(
+        "HTTP/1.1 {code} {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        reason_phrase(code),
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(body);
+    let _ = stream.flush();
 }
 
 /// The message the real server gives a 403: `<resource>.<group> is forbidden: User "…" cannot

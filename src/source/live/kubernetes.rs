@@ -100,11 +100,20 @@ pub struct State {
 }
 
 /// A failed API call, classified.
+/// Pages in a row with no new object after which a list is abandoned.
+const MAX_IDLE_PAGES: usize = 20;
+
+/// Objects of one kind beyond which a list is abandoned: more than any cluster holds, and a
+/// bound on the memory a misbehaving server can make the audit use.
+const MAX_OBJECTS_PER_KIND: usize = 1_000_000;
+
 #[derive(Debug)]
 enum CallError {
     Status(u16, String),
     Timeout,
     Transport(String),
+    /// A list whose paging does not end.
+    Paging(String),
 }
 
 impl std::fmt::Display for CallError {
@@ -113,6 +122,7 @@ impl std::fmt::Display for CallError {
             Self::Status(code, msg) => write!(f, "{code} {msg}"),
             Self::Timeout => write!(f, "no answer in time"),
             Self::Transport(msg) => write!(f, "{msg}"),
+            Self::Paging(msg) => write!(f, "paging does not end: {msg}"),
         }
     }
 }
@@ -157,6 +167,7 @@ fn fatal(e: CallError, server: &str, timeout: Duration) -> LiveError {
         }
         CallError::Timeout => LiveError::Timeout(timeout, format!("GET {server}/api")),
         CallError::Transport(m) => LiveError::Unreachable(server.to_string(), m),
+        CallError::Paging(m) => LiveError::Unreachable(server.to_string(), m),
     }
 }
 
@@ -249,6 +260,11 @@ fn skipped(s: &Served, e: &CallError) -> Diagnostic {
         }
         CallError::Transport(m) => Diagnostic::error("live-api-error", format!("{what}: {m}"))
             .help("check the network path to the API server"),
+        CallError::Paging(m) => Diagnostic::error(
+            "live-api-error",
+            format!("{what}: the list's paging does not end ({m})"),
+        )
+        .help("the API server, or a proxy in front of it, mishandles `continue`; check it and run again"),
     }
 }
 
@@ -433,6 +449,11 @@ async fn list_all(
     let accept = (s.kind == "Secret" && s.group.is_empty()).then_some(
         "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
     );
+    // A server whose paging never ends (the same token again, pages of objects already
+    // seen, or more objects than any cluster holds) is stopped, not followed forever.
+    let mut tokens = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut idle_pages = 0;
     loop {
         let mut path = format!("{}?limit={}", s.list_path(), opts.page_size);
         if let Some(t) = &token {
@@ -455,13 +476,36 @@ async fn list_all(
             }
             _ => Vec::new(),
         };
+        let before = out.len();
         for item in items {
             if let Some(r) = resource(s, item) {
-                out.push(r);
+                if seen.insert((r.namespace.clone(), r.name.clone())) {
+                    out.push(r);
+                }
             }
         }
-        if token.is_none() {
+        let Some(t) = &token else {
             return Ok(out);
+        };
+        idle_pages = if out.len() == before {
+            idle_pages + 1
+        } else {
+            0
+        };
+        if !tokens.insert(t.clone()) {
+            return Err(CallError::Paging(
+                "the same continue token came back".into(),
+            ));
+        }
+        if idle_pages >= MAX_IDLE_PAGES {
+            return Err(CallError::Paging(format!(
+                "{MAX_IDLE_PAGES} pages in a row brought no new object"
+            )));
+        }
+        if out.len() > MAX_OBJECTS_PER_KIND {
+            return Err(CallError::Paging(format!(
+                "more than {MAX_OBJECTS_PER_KIND} objects"
+            )));
         }
     }
 }
