@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")"
 secs=${1:-180}
 [ $# -gt 0 ] && shift
-targets=${*:-yaml hcl plan rules}
+targets=${*:-yaml hcl plan rules admission}
 mkdir -p logs
 # Seeds: the project's own samples and rules, taken fresh on every run so they never go stale
 # (seeds/TARGET holds only hand-written extras, such as a small plan).
@@ -18,6 +18,7 @@ tree_seeds() { # $1: target; prints the files of the tree that seed it
         hcl) find ../samples -name '*.tf' ;;
         plan) find ../samples -name '*.plan.json' ;;
         rules) find ../rules -name '*.rego' ;;
+        admission) ;; # seeds/admission holds reviews written for it
     esac
 }
 for t in $targets; do

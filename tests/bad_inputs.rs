@@ -226,6 +226,11 @@ const PLAN_BROKEN: &[(&str, u64)] = &[
     ("{\"format_version\": \"1.2\",\n \"planned_values\":\n {\"root_module\": {\"resources\": [1, }}\n", 3),
     ("{\"format_version\": \"1.2\", \"planned_values\": {}}\n}\n", 2),
     ("{\"format_version\": \"1.2\",\n\"planned_values\": {\"root_module\": {\"resources\": [{\"address\": \"a\",]}}}\n", 2),
+    // Valid JSON, but not what terraform writes: never read as an empty plan.
+    ("{\"format_version\": \"1.2\",\n\"planned_values\": {\"root_module\":\n {\"resources\": \"x\"}}}\n", 3),
+    ("{\"format_version\": \"1.2\",\n\"planned_values\": {\"root_module\": {\"resources\": [\n{\"mode\": \"managed\", \"type\": \"aws_ecr_repository\"}]}}}\n", 3),
+    ("{\"format_version\": \"1.2\",\n\"planned_values\": {\"root_module\": {\"resources\": [],\n\"child_modules\": [5]}}}\n", 3),
+    ("{\"format_version\": \"1.2\",\n\"planned_values\": {\"root_module\": {\"child_modules\": {}}}}\n", 2),
 ];
 
 /// Broken configuration files: text and the line of the error.

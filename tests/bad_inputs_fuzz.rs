@@ -58,3 +58,18 @@ fn plan_regressions_load() {
         let _ = plan::load(&path, dir.path(), None);
     }
 }
+
+#[test]
+fn admission_regressions_are_answered() {
+    let admission = blogaudit::pipeline::admission::Admission::new(
+        &blogaudit::pipeline::Options::default(),
+        blogaudit::pipeline::admission::Settings::default(),
+    );
+    for p in inputs("admission") {
+        let bytes = std::fs::read(&p).expect("read");
+        if let Ok(request) = blogaudit::webhook::review::parse(&bytes) {
+            let verdict = admission.judge(request.subject, &[]);
+            let _ = blogaudit::webhook::review::response(&request.uid, &verdict);
+        }
+    }
+}

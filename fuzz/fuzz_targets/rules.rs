@@ -1,10 +1,11 @@
 //! The rule-file loader: any `rule.rego` in a user rule folder loads (or gives a diagnostic)
-//! without a panic. Each run compiles the built-in rules too, as `--rules` does.
+//! without a panic: its METADATA, its Rego with the built-in libraries, and the RVM compile
+//! that `--compiled-user-rules` asks for.
 #![no_main]
 
 use std::sync::OnceLock;
 
-use blogaudit::rules::RuleSet;
+use blogaudit::rules::{Compilation, RuleSet};
 use libfuzzer_sys::fuzz_target;
 
 fn dir() -> &'static std::path::Path {
@@ -21,5 +22,9 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(d.join("BA999-fuzz/rule.rego"), data).is_err() {
         return;
     }
-    let _ = RuleSet::load(Some(d));
+    let compilation = Compilation {
+        user: true,
+        ..Compilation::DEFAULT
+    };
+    let _ = RuleSet::load_user(d, compilation);
 });

@@ -98,6 +98,22 @@ impl RuleSet {
         (set, diags)
     }
 
+    /// The user's rule folders under `dir` alone, with the built-in libraries they may import:
+    /// what `--rules DIR` adds to the built-in rules, without compiling those (the fuzzer of
+    /// the rule-file loader, tools that check a rule directory).
+    #[must_use]
+    pub fn load_user(dir: &Path, compilation: Compilation) -> (Self, Vec<Diagnostic>) {
+        let mut libs = Vec::new();
+        let mut builtin = Vec::new();
+        collect_builtin(&BUILTIN_RULES, &mut libs, &mut builtin);
+        let mut sources = Vec::new();
+        let mut diags = Vec::new();
+        collect_dir(dir, &mut libs, &mut sources, &mut diags);
+        let (set, more) = Self::compile(&libs, sources, compilation);
+        diags.extend(more);
+        (set, diags)
+    }
+
     /// The same rules, every one in the interpreter.
     #[must_use]
     pub fn interpreted(&self) -> Self {

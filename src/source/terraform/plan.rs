@@ -97,10 +97,34 @@ fn seg(k: &str) -> PathSeg {
     PathSeg::Key(k.to_string())
 }
 
-fn collect_planned<'a>(module: &'a Json, json_path: &mut Vec<PathSeg>, out: &mut Vec<Planned<'a>>) {
+/// A part of the plan that is not what `terraform show -json` writes: where, and what.
+type Misshapen = (Vec<PathSeg>, String);
+
+fn collect_planned<'a>(
+    module: &'a Json,
+    json_path: &mut Vec<PathSeg>,
+    out: &mut Vec<Planned<'a>>,
+    bad: &mut Vec<Misshapen>,
+) {
+    if !module.is_object() {
+        bad.push((json_path.clone(), "a module is not an object".into()));
+        return;
+    }
     let module_addr = module.get("address").and_then(Json::as_str).unwrap_or("");
-    if let Some(resources) = module.get("resources").and_then(Json::as_array) {
+    let list = |key: &str, bad: &mut Vec<Misshapen>| match module.get(key) {
+        None | Some(Json::Null) => None,
+        Some(Json::Array(items)) => Some(items),
+        Some(_) => {
+            let mut p = json_path.clone();
+            p.push(seg(key));
+            bad.push((p, format!("`{key}` is not a list")));
+            None
+        }
+    };
+    if let Some(resources) = list("resources", bad) {
         for (i, r) in resources.iter().enumerate() {
+            let mut p = json_path.clone();
+            p.extend([seg("resources"), PathSeg::Index(i)]);
             if r.get("mode").and_then(Json::as_str).unwrap_or("managed") != "managed" {
                 continue;
             }
@@ -108,10 +132,9 @@ fn collect_planned<'a>(module: &'a Json, json_path: &mut Vec<PathSeg>, out: &mut
                 r.get("address").and_then(Json::as_str),
                 r.get("type").and_then(Json::as_str),
             ) else {
+                bad.push((p, "a resource without a string `address` and `type`".into()));
                 continue;
             };
-            let mut p = json_path.clone();
-            p.extend([seg("resources"), PathSeg::Index(i)]);
             out.push(Planned {
                 addr: addr.to_string(),
                 typ: typ.to_string(),
@@ -121,10 +144,10 @@ fn collect_planned<'a>(module: &'a Json, json_path: &mut Vec<PathSeg>, out: &mut
             });
         }
     }
-    if let Some(children) = module.get("child_modules").and_then(Json::as_array) {
+    if let Some(children) = list("child_modules", bad) {
         for (j, c) in children.iter().enumerate() {
             json_path.extend([seg("child_modules"), PathSeg::Index(j)]);
-            collect_planned(c, json_path, out);
+            collect_planned(c, json_path, out, bad);
             json_path.truncate(json_path.len() - 2);
         }
     }
@@ -138,13 +161,32 @@ fn map_plan(
     source: Option<&SourceStack>,
 ) -> (Vec<Resource>, Vec<Diagnostic>) {
     let mut planned = Vec::new();
+    let mut bad = Vec::new();
     if let Some(root) = doc.pointer("/planned_values/root_module") {
         collect_planned(
             root,
             &mut vec![seg("planned_values"), seg("root_module")],
             &mut planned,
+            &mut bad,
         );
     }
+    // Not what terraform writes: the plan cannot be checked whole.
+    let mut diags: Vec<Diagnostic> = bad
+        .into_iter()
+        .map(|(path, what)| {
+            let at = locate_tree(nodes, doc, &path).map_or(whole.start, |(n, _)| n.key);
+            Diagnostic::error(
+                "terraform-plan",
+                format!(
+                    "not a Terraform plan as terraform writes it: {what} at {}",
+                    crate::model::pointer(&path)
+                ),
+            )
+            .in_file(&file.path)
+            .at(at)
+            .help("write the plan with `terraform show -json plan.out > plan.json`")
+        })
+        .collect();
     let unknown_by_addr: HashMap<&str, &Json> = doc
         .get("resource_changes")
         .and_then(Json::as_array)
@@ -262,7 +304,6 @@ fn map_plan(
             }
         }
     }
-    let mut diags = Vec::new();
     for r in &resources {
         if let Some(Json::Object(u)) = r.body.get("unknown") {
             diags.extend(canonical::unknown_notes(r, u, &stack.reasons));
