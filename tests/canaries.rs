@@ -1,7 +1,8 @@
 //! Secrets never leave blogaudit: canary values planted in every place a secret can sit in
 //! the inputs (Secret `data` and `stringData` of any shape, comments on those lines, a
 //! Secret that does not parse, kustomize generator literals, Terraform provider keys and
-//! variables) must appear in no output format, and in nothing printed on standard error.
+//! variables) must appear in no output format, and in nothing printed on standard error; nor
+//! in the webhook's answers and logs.
 
 mod common;
 
@@ -244,4 +245,139 @@ fn no_output_format_shows_a_planted_secret() {
         "secrets in the output:\n{}",
         leaks.join("\n")
     );
+}
+
+/// The webhook, run as a process with every log level on, is sent objects with canaries in
+/// Secret values, a last-applied copy, managed fields and the old object, while its cache
+/// reads the cluster with a canary bearer token: no answer and no log line holds one.
+#[test]
+fn the_webhook_shows_no_planted_secret() {
+    use common::https::{get_plain, trusting, Cert, Conn};
+    use serde_json::json;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let token = "CanaryBearerToken5u6v";
+    let value = "CanaryAdmissionSecret7w8x";
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let api = common::kube_api::KubeApi::start();
+    api.require_token(token);
+    let kubeconfig = api.kubeconfig(dir, "test", Some(token));
+    let cert = Cert::new("canaries");
+    let (c, k) = (dir.join("tls.crt"), dir.join("tls.key"));
+    cert.write(&c, &k);
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+    };
+    let (port, metrics) = (free(), free());
+    let log = dir.join("webhook.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_blogaudit"))
+        .args(["webhook", "--tls-cert"])
+        .arg(&c)
+        .arg("--tls-key")
+        .arg(&k)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--metrics-port",
+            &metrics.to_string(),
+        ])
+        .args(["--listen", "127.0.0.1", "--log", "trace", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .env("HOME", dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("the webhook starts");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let metrics_addr: std::net::SocketAddr = format!("127.0.0.1:{metrics}").parse().expect("addr");
+    let until = Instant::now() + Duration::from_secs(60);
+    rt.block_on(async {
+        loop {
+            let up = tokio::net::TcpStream::connect(metrics_addr).await.is_ok();
+            if up && get_plain(metrics_addr, "/readyz").await.0 == 200 {
+                break;
+            }
+            assert!(Instant::now() < until, "the webhook never became ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {
+            "name": "db", "namespace": "default",
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration":
+                format!("{{\"stringData\":{{\"password\":\"{value}\"}}}}")},
+            "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:data": {format!("f:{value}"): {}}}}],
+        },
+        "data": {"password": b64(value)},
+        "stringData": {"password": value, "list": [value], "nested": {"k": value}},
+    });
+    let review = |op: &str, uid: &str| {
+        json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": uid, "kind": {"group": "", "version": "v1", "kind": "Secret"},
+                "operation": op, "namespace": "default", "name": "db",
+                "object": secret, "oldObject": secret,
+            }
+        })
+    };
+    let mut answers = Vec::new();
+    rt.block_on(async {
+        let mut conn = Conn::open(addr, trusting(&[&cert])).await;
+        for (op, uid) in [("CREATE", "u-1"), ("UPDATE", "u-2")] {
+            let body = serde_json::to_vec(&review(op, uid)).expect("json");
+            let (status, bytes) = conn.send("POST", "/validate", body).await;
+            assert_eq!(status, 200);
+            answers.push(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        // A broken review that holds the value: the 400 names the problem, not the content.
+        let mut broken = serde_json::to_vec(&review("CREATE", "u-3")).expect("json");
+        broken.truncate(broken.len() - 5);
+        let (status, bytes) = conn.send("POST", "/validate", broken).await;
+        assert_eq!(status, 400);
+        answers.push(String::from_utf8_lossy(&bytes).into_owned());
+        answers.push(get_plain(metrics_addr, "/metrics").await.1);
+    });
+    // SIGTERM: it stops as in a pod, and its log is complete.
+    let pid = i32::try_from(child.id()).expect("pid");
+    let _ = terminate(pid);
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "{status:?}");
+    let logs = std::fs::read_to_string(&log).expect("log");
+    assert!(logs.contains("webhook serving"), "{logs}");
+    let mut leaks = Vec::new();
+    for (what, text) in answers
+        .iter()
+        .map(|a| ("an answer", a))
+        .chain([("the log", &logs)])
+    {
+        for shown in [value.to_string(), b64(value), token.to_string()] {
+            if text.contains(&shown) {
+                leaks.push(format!("{shown} in {what}"));
+            }
+        }
+    }
+    assert!(
+        leaks.is_empty(),
+        "secrets in the webhook's output:\n{}",
+        leaks.join("\n")
+    );
+}
+
+/// Sends SIGTERM through the `kill` command.
+fn terminate(pid: i32) -> std::io::Result<std::process::ExitStatus> {
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
 }
