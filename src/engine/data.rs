@@ -31,36 +31,46 @@ fn set_of<'a>(items: impl Iterator<Item = &'a str>) -> regorus::Value {
     )
 }
 
-/// The resources of `inventory` as rule inputs (one per resource, in order), and the data
-/// document whose `objects` shares those values.
+/// The data document of `inventory` and `config`, and the rule inputs it shares with it.
+///
+/// `objects` holds only the kinds in `looked_up` (every kind when `None`): the rules read no
+/// others from it. Those resources are converted once here and shared as rule inputs
+/// (`Some` at their position); the rest (most workloads) are converted when evaluated and
+/// dropped after, so no resource is held twice for the whole run.
 pub(super) fn build(
     inventory: &Inventory,
     config: &Value,
-) -> (Vec<regorus::Value>, regorus::Value) {
-    let inputs: Vec<regorus::Value> = inventory
+    looked_up: Option<&BTreeSet<String>>,
+) -> (Vec<Option<regorus::Value>>, regorus::Value) {
+    let wanted = |kind: &str| looked_up.is_none_or(|k| k.contains(kind));
+    let inputs: Vec<Option<regorus::Value>> = inventory
         .resources
         .par_iter()
-        .map(|r| to_rego(&r.body))
+        .map(|r| wanted(&r.kind).then(|| to_rego(&r.body)))
         .collect();
     let kinds: Vec<_> = inventory.index.iter().collect();
     // Per kind, in parallel: kind → namespace → name → body, and the kind's set of names.
-    let per_kind: Vec<(regorus::Value, regorus::Value, regorus::Value)> = kinds
+    let per_kind: Vec<(regorus::Value, Option<regorus::Value>, regorus::Value)> = kinds
         .par_iter()
         .map(|(kind, namespaces)| {
-            let by_ns = object(
-                namespaces
-                    .iter()
-                    .map(|(ns, names)| {
-                        let by_name = object(
-                            names
-                                .iter()
-                                .map(|(name, idx)| (string(name), inputs[*idx].clone()))
-                                .collect(),
-                        );
-                        (string(ns), by_name)
-                    })
-                    .collect(),
-            );
+            let by_ns = wanted(kind).then(|| {
+                object(
+                    namespaces
+                        .iter()
+                        .map(|(ns, names)| {
+                            let by_name = object(
+                                names
+                                    .iter()
+                                    .filter_map(|(name, idx)| {
+                                        Some((string(name), inputs[*idx].clone()?))
+                                    })
+                                    .collect(),
+                            );
+                            (string(ns), by_name)
+                        })
+                        .collect(),
+                )
+            });
             let names = set_of(
                 namespaces
                     .values()
@@ -73,7 +83,9 @@ pub(super) fn build(
     let mut objects = BTreeMap::new();
     let mut names = BTreeMap::new();
     for (kind, by_ns, set) in per_kind {
-        objects.insert(kind.clone(), by_ns);
+        if let Some(by_ns) = by_ns {
+            objects.insert(kind.clone(), by_ns);
+        }
         names.insert(kind, set);
     }
     let parents = object(

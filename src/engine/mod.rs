@@ -111,8 +111,9 @@ pub struct Prepared {
     rules: Vec<Ready>,
     by_kind: HashMap<String, Vec<usize>>,
     data: regorus::Value,
-    /// The inventory's resources as rule inputs, shared with `data`'s `objects`.
-    inputs: Vec<regorus::Value>,
+    /// The inventory's resources of looked-up kinds as rule inputs, shared with `data`'s
+    /// `objects`; `None` for the others, converted when evaluated.
+    inputs: Vec<Option<regorus::Value>>,
     /// Rules that could not take the data document.
     diagnostics: Vec<Diagnostic>,
     /// Sets of evaluators (one per rule) not in use.
@@ -123,7 +124,17 @@ impl Prepared {
     /// Builds the data document of `inventory` and `config` and readies every rule on it.
     #[must_use]
     pub fn new(rules: &RuleSet, inventory: &Inventory, config: &Value) -> Self {
-        let (inputs, data) = data::build(inventory, config);
+        // The kinds any rule reads from `data.inventory.objects`; all of them when a rule
+        // does not say.
+        let looked_up: Option<std::collections::BTreeSet<String>> = rules
+            .rules
+            .iter()
+            .map(|r| r.meta.lookups.clone())
+            .try_fold(std::collections::BTreeSet::new(), |mut all, l| {
+                all.extend(l?);
+                Some(all)
+            });
+        let (inputs, data) = data::build(inventory, config, looked_up.as_ref());
         let mut ready: Vec<Ready> = Vec::with_capacity(rules.rules.len());
         let mut diagnostics = Vec::new();
         for rule in &rules.rules {
@@ -177,10 +188,9 @@ impl Prepared {
                 let mut spent = vec![Duration::ZERO; self.rules.len()];
                 for &i in chunk {
                     let resource = &inventory.resources[i];
-                    let input = if same {
-                        self.inputs[i].clone()
-                    } else {
-                        data::to_rego(&resource.body)
+                    let input = match self.inputs.get(i) {
+                        Some(Some(shared)) if same => shared.clone(),
+                        _ => data::to_rego(&resource.body),
                     };
                     self.run(
                         &mut evaluators,

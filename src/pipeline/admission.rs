@@ -192,13 +192,14 @@ impl Admission {
         &self.rules
     }
 
-    /// The kinds the rules read from the cluster: what the cache must hold.
+    /// The kinds the rules read from the cluster: what the cache must hold. (A user rule that
+    /// declares no `lookups` sees only these at admission.)
     #[must_use]
     pub fn lookup_kinds(&self) -> BTreeSet<String> {
         self.rules
             .rules
             .iter()
-            .flat_map(|r| r.meta.lookups.iter().cloned())
+            .flat_map(|r| r.meta.lookups.iter().flatten().cloned())
             .collect()
     }
 
@@ -332,6 +333,7 @@ impl Admission {
         let doubtful: Vec<&str> = meta
             .lookups
             .iter()
+            .flatten()
             .filter(|k| unsure.contains(k))
             .map(String::as_str)
             .collect();

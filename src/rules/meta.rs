@@ -24,10 +24,12 @@ pub struct Custom {
     /// What a finding does at admission (default `deny`).
     #[serde(default)]
     pub action: Action,
-    /// The kinds the rule reads from `data.inventory` besides its input: what the admission
-    /// webhook keeps in its cluster cache for it.
+    /// The kinds the rule reads from `data.inventory.objects` besides its input: what the
+    /// admission webhook keeps in its cluster cache for it, and what the engine puts into the
+    /// data document. A built-in rule without it reads none; a user rule without it may read
+    /// any.
     #[serde(default)]
-    pub lookups: Vec<String>,
+    pub lookups: Option<Vec<String>>,
 }
 
 /// Whether applying a fix can hurt a running system: `--fix` applies only safe ones.
@@ -80,9 +82,9 @@ pub struct RuleMeta {
     pub fix: Option<FixMeta>,
     /// What a finding does at admission.
     pub action: Action,
-    /// The kinds the rule reads from the inventory besides its input (empty: it judges its
-    /// input alone).
-    pub lookups: Vec<String>,
+    /// The kinds the rule reads from `data.inventory.objects` besides its input (empty: it
+    /// judges its input alone; `None`: undeclared, so any kind).
+    pub lookups: Option<Vec<String>>,
     /// `rules/k8s/BA101-run-as-non-root`, relative to the rules root.
     pub folder: String,
 }

@@ -59,6 +59,7 @@
 #   category: availability
 #   sources: [T, A, L]
 #   kinds: ["aws:EksNodeGroup"]
+#   lookups: [Node]
 #   remediation: Put the node group's `subnet_ids` in at least three distinct Availability Zones (one private subnet per AZ).
 package blogaudit.BA201
 

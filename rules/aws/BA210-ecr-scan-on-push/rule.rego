@@ -83,6 +83,7 @@
 #   category: security
 #   sources: [T, A]
 #   kinds: ["aws:EcrRepository"]
+#   lookups: ["aws:EcrRegistryScanning"]
 #   remediation: Set `image_scanning_configuration { scan_on_push = true }`, or add an `aws_ecr_registry_scanning_configuration` rule (`SCAN_ON_PUSH` or `CONTINUOUS_SCAN`) whose `WILDCARD` filter matches the repository.
 #   cwe: CWE-1104
 #   fix:

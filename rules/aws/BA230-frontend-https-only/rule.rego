@@ -76,6 +76,7 @@
 #   category: security
 #   sources: [T]
 #   kinds: ["aws:CloudFrontDistribution", "aws:S3Bucket"]
+#   lookups: ["aws:CloudFrontDistribution"]
 #   remediation: Use `viewer_protocol_policy = "redirect-to-https"`, an ACM certificate with `minimum_protocol_version = "TLSv1.2_2021"`, Origin Access Control for the S3 origin, and a public access block with all four flags true on the bucket.
 #   cwe: CWE-319
 #   fix:
