@@ -571,15 +571,8 @@ pub struct LiveArgs {
     /// The EKS cluster NAME in the region; when there is none, the kubeconfig context NAME.
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
-    /// Use this kubeconfig context (no EKS lookup).
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// Use this kubeconfig file (no EKS lookup); it wins over KUBECONFIG.
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Use the pod's service account (for the in-cluster CronJob).
-    #[arg(long, conflicts_with_all = ["context", "kubeconfig"])]
-    pub in_cluster: bool,
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// The AWS region (default: the AWS configuration's).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
@@ -645,9 +638,9 @@ fn run_live(args: &LiveArgs) -> ExitStatus {
     };
     let mut source = live::Source {
         cluster: args.cluster.clone(),
-        context: args.context.clone(),
-        kubeconfig: args.kubeconfig.clone(),
-        in_cluster: args.in_cluster,
+        context: args.kube.context.clone(),
+        kubeconfig: args.kube.kubeconfig.clone(),
+        in_cluster: args.kube.in_cluster,
         region: args.region.clone(),
         profile: args.profile.clone(),
         only: args.only.map(|o| match o {
@@ -721,6 +714,20 @@ const WEBHOOK_EXIT: &str =
 port, rules or config). The cluster's API need not answer at start: the webhook serves, is not \
 ready (/readyz) until its cache has synced, and retries.";
 
+/// How `live` and `webhook` reach the cluster through a kubeconfig or the pod's account.
+#[derive(clap::Args, Debug)]
+pub struct KubeArgs {
+    /// Use this kubeconfig context (for live: no EKS lookup).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Use this kubeconfig file (for live: no EKS lookup); it wins over KUBECONFIG.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Use the pod's service account (the live CronJob; the webhook's default inside a pod).
+    #[arg(long, conflicts_with_all = ["context", "kubeconfig"])]
+    pub in_cluster: bool,
+}
+
 /// `blogaudit webhook`.
 #[derive(clap::Args, Debug)]
 pub struct WebhookArgs {
@@ -757,15 +764,8 @@ pub struct WebhookArgs {
     /// Keep no cluster cache: every rule that reads the cluster is unsure (--cache-unsure).
     #[arg(long, conflicts_with_all = ["context", "kubeconfig", "in_cluster"])]
     pub no_cluster: bool,
-    /// Use this kubeconfig context for the cache.
-    #[arg(long, value_name = "NAME")]
-    pub context: Option<String>,
-    /// Use this kubeconfig file for the cache.
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Use the pod's service account for the cache (the default inside a pod).
-    #[arg(long, conflicts_with_all = ["context", "kubeconfig"])]
-    pub in_cluster: bool,
+    #[command(flatten)]
+    pub kube: KubeArgs,
     /// A blogaudit.toml (suppressions, rule settings, `[rules.action]`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -811,10 +811,10 @@ fn run_webhook(args: &WebhookArgs) -> ExitStatus {
     let in_pod = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
     let cluster = (!args.no_cluster).then(|| live::Source {
         cluster: None,
-        context: args.context.clone(),
-        kubeconfig: args.kubeconfig.clone(),
-        in_cluster: args.in_cluster
-            || (in_pod && args.context.is_none() && args.kubeconfig.is_none()),
+        context: args.kube.context.clone(),
+        kubeconfig: args.kube.kubeconfig.clone(),
+        in_cluster: args.kube.in_cluster
+            || (in_pod && args.kube.context.is_none() && args.kube.kubeconfig.is_none()),
         region: None,
         profile: None,
         only: Some(live::Only::Kubernetes),

@@ -370,25 +370,21 @@ fn configure_rules(rules: &mut RuleSet, config: &Config, diags: &mut Vec<Diagnos
             .any(|d| d.eq_ignore_ascii_case(&r.meta.id))
     });
     for r in &mut rules.rules {
-        if let Some(sev) = config
-            .rules
-            .severity
-            .iter()
-            .find(|(id, _)| id.eq_ignore_ascii_case(&r.meta.id))
-            .map(|(_, s)| *s)
-        {
+        if let Some(sev) = for_rule(&config.rules.severity, &r.meta.id) {
             r.meta.severity = sev;
         }
-        if let Some(action) = config
-            .rules
-            .action
-            .iter()
-            .find(|(id, _)| id.eq_ignore_ascii_case(&r.meta.id))
-            .map(|(_, a)| *a)
-        {
+        if let Some(action) = for_rule(&config.rules.action, &r.meta.id) {
             r.meta.action = action;
         }
     }
+}
+
+/// The setting a config table gives rule `id` (IDs match in any case).
+fn for_rule<T: Copy>(table: &std::collections::BTreeMap<String, T>, id: &str) -> Option<T> {
+    table
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(id))
+        .map(|(_, v)| *v)
 }
 
 /// The JUnit test case of a resource: its identity and its first line (or reference).
