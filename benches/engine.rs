@@ -12,6 +12,8 @@
 //! 3), `BENCH_REVIEW_ROUNDS` (default 20). The tree comes from the project's `tools/gentree.py`;
 //! without it the bench says so and stops.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,20 +21,11 @@ use std::time::{Duration, Instant};
 use blogaudit::engine::Prepared;
 use blogaudit::model::Inventory;
 use blogaudit::rules::RuleSet;
+use common::{env_or, percentile};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn generate(out: &Path, k8s: u32) -> bool {
@@ -61,15 +54,9 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let env = |name: &str, default: u32| -> u32 {
-        std::env::var(name)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(default)
-    };
-    let size = env("BENCH_SIZE", 10_000);
-    let runs = env("BENCH_RUNS", 3);
-    let rounds = env("BENCH_REVIEW_ROUNDS", 20);
+    let size: u32 = env_or("BENCH_SIZE", 10_000);
+    let runs: u32 = env_or("BENCH_RUNS", 3);
+    let rounds: u32 = env_or("BENCH_REVIEW_ROUNDS", 20);
     let tmp = tempfile::Builder::new()
         .prefix("blogaudit-bench-")
         .tempdir()

@@ -1,6 +1,10 @@
-//! What the benchmarks share: timing a child process with its peak memory, and medians.
+//! What the benchmarks share: timing a child process with its peak memory, medians and
+//! percentiles, and numbers from the environment. Each bench uses some of these.
+
+#![allow(dead_code)]
 
 use std::process::{Command, Stdio};
+use std::str::FromStr;
 use std::time::Instant;
 
 /// Runs a command, returning (wall seconds, peak RSS in MB of the child, exit code).
@@ -28,4 +32,23 @@ pub fn measure(cmd: &mut Command) -> (f64, f64, i32) {
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// The `p` quantile (0 to 1, nearest rank) of sorted measurements.
+pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// The number in environment variable `name`, or `default` when it is unset or not a number.
+pub fn env_or<T: FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default)
 }

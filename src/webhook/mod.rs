@@ -119,6 +119,9 @@ pub struct Shared {
     pub failure: Failure,
     pub deadline: Duration,
     pub stale_after: Duration,
+    /// One permit per core: how many reviews are evaluated at once. The others wait (within
+    /// their deadline) instead of each taking a blocking thread and a set of evaluators.
+    pub evaluations: Arc<tokio::sync::Semaphore>,
 }
 
 impl Shared {
@@ -147,6 +150,9 @@ impl Shared {
             failure: opts.failure,
             deadline: opts.deadline,
             stale_after: opts.stale_after,
+            evaluations: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            )),
         })
     }
 
@@ -348,8 +354,15 @@ async fn judge(
     );
     let unsure = shared.unsure();
     let worker = Arc::clone(shared);
-    let task =
-        tokio::task::spawn_blocking(move || worker.admission.judge(request.subject, &unsure));
+    let task = async move {
+        // Held until the evaluation ends, even when the deadline has answered first.
+        let permit = Arc::clone(&worker.evaluations).acquire_owned().await.ok();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            worker.admission.judge(request.subject, &unsure)
+        })
+        .await
+    };
     let verdict = match tokio::time::timeout_at(deadline, task).await {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {
