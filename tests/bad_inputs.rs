@@ -579,6 +579,30 @@ fn cases() -> Vec<Case> {
         c.args = vec!["--rules".into(), "my-rules".into()];
         out.push(c);
     }
+    // Brackets nested deep enough to make the Rego parser take exponential time (a fuzzer
+    // found it): refused at the bracket, in well under the bound, closed or not.
+    let head = "# METADATA\n# title: Deep\n# description: |\n#   ## What it checks\n#   x\n#   ## Why it matters\n#   x\n#   ## How to fix\n#   x\n#   ## References\n#   - https://example.com\n# custom:\n#   id: BA903\n#   name: deep\n#   severity: low\n#   category: security\n#   sources: [M]\n#   kinds: [ConfigMap]\n#   remediation: x\npackage blogaudit.BA903\n\nimport rego.v1\n\n";
+    for (name, body) in [
+        ("unclosed", format!("x := f({}1\n", "[".repeat(40))),
+        (
+            "closed",
+            format!("x := {}1{}\n", "[".repeat(40), "]".repeat(40)),
+        ),
+        (
+            "parentheses",
+            format!("x := {}1{}\n", "(".repeat(200), ")".repeat(200)),
+        ),
+    ] {
+        let mut c = error(
+            format!("rule-deep-{name}"),
+            "my-rules/BA903-deep/rule.rego",
+            format!("{head}{body}").into_bytes(),
+            "rule-error",
+            Some(24),
+        );
+        c.args = vec!["--rules".into(), "my-rules".into()];
+        out.push(c);
+    }
     // Kustomize.
     for (i, text) in KUSTOMIZE_BROKEN.iter().enumerate() {
         out.push(error(

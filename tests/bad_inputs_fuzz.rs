@@ -73,3 +73,25 @@ fn admission_regressions_are_answered() {
         }
     }
 }
+
+#[test]
+fn rules_regressions_load_in_time() {
+    for p in inputs("rules") {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().join("BA999-fuzz");
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::fs::copy(&p, folder.join("rule.rego")).expect("copy");
+        let started = std::time::Instant::now();
+        let compilation = blogaudit::rules::Compilation {
+            user: true,
+            ..blogaudit::rules::Compilation::DEFAULT
+        };
+        let _ = blogaudit::rules::RuleSet::load_user(dir.path(), compilation);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{}: {:?}",
+            p.display(),
+            started.elapsed()
+        );
+    }
+}

@@ -133,6 +133,10 @@ impl RuleSet {
         let mut base = regorus::Engine::new();
         base.set_rego_v0(false);
         for (path, text) in libs {
+            if let Some(d) = too_deep(path, text) {
+                diags.push(d);
+                continue;
+            }
             if let Err(e) = base.add_policy(path.clone(), text.clone()) {
                 diags.push(rego_error(path, &e.to_string()));
             }
@@ -160,6 +164,10 @@ impl RuleSet {
                     .in_file(&src.path)
                     .help("give the rule its own ID"),
                 );
+                continue;
+            }
+            if let Some(d) = too_deep(&src.path, &src.text) {
+                diags.push(d);
                 continue;
             }
             let mut meta = meta;
@@ -268,6 +276,23 @@ impl RuleSet {
 }
 
 /// Where `text` uses a form that regorus's compiler mis-evaluates, and which.
+/// The error for a file whose brackets nest too deep for the Rego parser.
+fn too_deep(path: &str, text: &str) -> Option<Diagnostic> {
+    let pos = super::lint::too_deep(text)?;
+    Some(
+        Diagnostic::error(
+            "rule-error",
+            format!(
+                "brackets nest more than {} deep here; the Rego parser would take exponential time",
+                super::lint::MAX_NESTING
+            ),
+        )
+        .in_file(path)
+        .at(pos)
+        .help("close the brackets, or split the expression into helper rules or functions"),
+    )
+}
+
 fn risky_forms(text: &str) -> Vec<(Pos, &'static str)> {
     let mut out: Vec<(Pos, &'static str)> = super::lint::body_assignments(text)
         .into_iter()
