@@ -1,6 +1,7 @@
 //! Human output: miette diagnostics with the source snippet, then a summary.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Severity,
@@ -11,8 +12,11 @@ use crate::model::Finding;
 use crate::model::{Diagnostic, Level};
 use crate::syntax::position::offset_of;
 
-#[must_use]
-pub fn render(r: &Report<'_>) -> String {
+/// Writes the diagnostics and findings one at a time, then the summary.
+///
+/// # Errors
+/// The error of `out`.
+pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     let theme = if r.color {
         GraphicalTheme::unicode()
     } else {
@@ -21,22 +25,27 @@ pub fn render(r: &Report<'_>) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_context_lines(2)
         .with_width(100);
-    let mut out = String::new();
+    // miette renders into a `fmt::Write`: one item at a time goes through this buffer.
+    let mut buf = String::new();
     for d in r.diagnostics {
         // Notes are for --verbose, except those that say findings were left out.
         if d.level == Level::Note && !r.verbose && !matches!(d.code, "baseline" | "scope") {
             continue;
         }
-        render_diagnostic(&handler, r, d, &mut out);
+        render_diagnostic(&handler, r, d, &mut buf);
+        out.write_all(buf.as_bytes())?;
+        buf.clear();
     }
     for f in r.findings {
         if f.suppression.is_some() && !r.verbose {
             continue;
         }
-        render_finding(&handler, r, f, &mut out);
+        render_finding(&handler, r, f, &mut buf);
+        out.write_all(buf.as_bytes())?;
+        buf.clear();
     }
-    summary(r, &mut out);
-    out
+    summary(r, &mut buf);
+    out.write_all(buf.as_bytes())
 }
 
 fn render_finding(h: &GraphicalReportHandler, r: &Report<'_>, f: &Finding, out: &mut String) {

@@ -24,13 +24,14 @@ struct Summary {
     skip: u64,
 }
 
-/// The report as a `v1` `List` of the reports, for `kubectl apply -f`.
-#[must_use]
-pub fn render(r: &Report<'_>) -> String {
+/// Writes the report as a `v1` `List` of the reports, for `kubectl apply -f`. (The reports
+/// are built whole first: `live --apply-reports` sends each as one object.)
+///
+/// # Errors
+/// The error of `out`.
+pub fn write(r: &Report<'_>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let list = json!({"apiVersion": "v1", "kind": "List", "items": reports(r)});
-    let mut s = serde_json::to_string_pretty(&list).unwrap_or_default();
-    s.push('\n');
-    s
+    super::write_pretty(out, &list)
 }
 
 /// The reports themselves: one `PolicyReport` per namespace and one `ClusterPolicyReport`,

@@ -2,8 +2,11 @@
 //! `partialFingerprints`, mechanical `fixes`, suppressions and input notifications.
 
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 
-use serde_json::json;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::{json, Value};
 use serde_sarif::sarif::{
     ArtifactChange, ArtifactContent, ArtifactLocation, Fix, Invocation, Location, LogicalLocation,
     Message, MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region,
@@ -11,7 +14,7 @@ use serde_sarif::sarif::{
     Run, RunAutomationDetails, Sarif, Suppression, Tool, ToolComponent,
 };
 
-use super::{docs_url, Report};
+use super::{docs_url, write_pretty, Lazy, Report};
 use crate::model::{Diagnostic, Finding, Level, Severity, Span};
 use crate::rules::RuleMeta;
 
@@ -22,28 +25,86 @@ pub const MAX_RESULTS: usize = 25_000;
 pub const SRCROOT: &str = "SRCROOT";
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-#[must_use]
-pub fn render(r: &Report<'_>) -> String {
-    let sarif = build(r);
-    let mut s = serde_json::to_string_pretty(&sarif).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
-/// The SARIF log of one run.
-#[must_use]
-pub fn build(r: &Report<'_>) -> Sarif {
-    let rules: Vec<&RuleMeta> = r.rules.rules.iter().map(|c| &c.meta).collect();
-    let index: BTreeMap<&str, usize> = rules
+/// Writes the SARIF log. The log without its results is built as usual (rules, invocation,
+/// notifications); the results, the one part that grows with the input, are made and
+/// written one at a time in their place.
+///
+/// # Errors
+/// The error of `out`.
+pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let kept = within_limit(r.findings, MAX_RESULTS);
+    let index: BTreeMap<&str, usize> = r
+        .rules
+        .rules
         .iter()
         .enumerate()
-        .map(|(i, m)| (m.id.as_str(), i))
+        .map(|(i, c)| (c.meta.id.as_str(), i))
         .collect();
-    let kept = within_limit(r.findings, MAX_RESULTS);
-    let results = kept
-        .iter()
-        .map(|f| result(f, index.get(f.rule_id.as_str()).copied(), r))
-        .collect();
+    let log = serde_json::to_value(log(r, kept.len()))?;
+    let results = Lazy(|| {
+        kept.iter()
+            .map(|f| result(f, index.get(f.rule_id.as_str()).copied(), r))
+    });
+    write_pretty(
+        out,
+        &Spliced {
+            value: &log,
+            at: &["runs", "0", "results"],
+            with: &results,
+        },
+    )
+}
+
+/// `value` serialized with the node at the path `at` (keys and array indices) serialized
+/// from `with` instead: the same text as the whole value, without holding that node.
+struct Spliced<'a, T> {
+    value: &'a Value,
+    at: &'a [&'a str],
+    with: &'a T,
+}
+
+impl<T: Serialize> Serialize for Spliced<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Some((head, rest)) = self.at.split_first() else {
+            return self.with.serialize(s);
+        };
+        let inner = |value| Spliced {
+            value,
+            at: rest,
+            with: self.with,
+        };
+        match self.value {
+            Value::Object(map) => {
+                let mut m = s.serialize_map(Some(map.len()))?;
+                for (k, v) in map {
+                    if k == head {
+                        m.serialize_entry(k, &inner(v))?;
+                    } else {
+                        m.serialize_entry(k, v)?;
+                    }
+                }
+                m.end()
+            }
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for (i, v) in items.iter().enumerate() {
+                    if head.parse::<usize>() == Ok(i) {
+                        seq.serialize_element(&inner(v))?;
+                    } else {
+                        seq.serialize_element(v)?;
+                    }
+                }
+                seq.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
+/// The SARIF log of one run, with its results left empty (`[]`): [`write`] writes them in
+/// their place. `kept` results of all the findings are written.
+fn log(r: &Report<'_>, kept: usize) -> Sarif {
+    let rules: Vec<&RuleMeta> = r.rules.rules.iter().map(|c| &c.meta).collect();
     let base = std::env::current_dir()
         .ok()
         .map(|d| format!("file://{}/", d.display().to_string().trim_end_matches('/')));
@@ -70,13 +131,13 @@ pub fn build(r: &Report<'_>) -> Sarif {
     });
     run.column_kind = Some(json!("unicodeCodePoints"));
     let mut inv = invocation(r.diagnostics);
-    if kept.len() < r.findings.len() {
+    if kept < r.findings.len() {
         let n = notification(
             format!(
                 "{} of {} results are left out: GitHub code scanning takes at most {MAX_RESULTS} \
                  per run. The lowest severities went first; scan fewer paths per category or \
                  raise --fail-on to see the rest",
-                r.findings.len() - kept.len(),
+                r.findings.len() - kept,
                 r.findings.len()
             ),
             "warning",
@@ -87,7 +148,7 @@ pub fn build(r: &Report<'_>) -> Sarif {
             .push(n);
     }
     run.invocations = Some(vec![inv]);
-    run.results = Some(results);
+    run.results = Some(Vec::new());
     let mut sarif = Sarif::builder()
         .version(json!("2.1.0"))
         .runs(vec![run])
@@ -479,7 +540,8 @@ mod tests {
             verbose: false,
             color: false,
         };
-        let log = serde_json::to_value(build(&report)).unwrap();
+        let log: Value =
+            serde_json::from_str(&report.render(crate::report::Format::Sarif)).unwrap();
         let run = &log["runs"][0];
         let results = run["results"].as_array().unwrap();
         assert_eq!(results.len(), MAX_RESULTS);
