@@ -1,6 +1,7 @@
 //! SARIF 2.1.0 for GitHub code scanning: rules with help, exact regions, stable
 //! `partialFingerprints`, mechanical `fixes`, suppressions and input notifications.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -15,6 +16,7 @@ use serde_sarif::sarif::{
 };
 
 use super::{docs_url, write_pretty, Lazy, Report};
+use crate::fix::FileText;
 use crate::model::{Diagnostic, Finding, Level, Severity, Span};
 use crate::rules::RuleMeta;
 
@@ -41,9 +43,12 @@ pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         .map(|(i, c)| (c.meta.id.as_str(), i))
         .collect();
     let log = serde_json::to_value(log(r, kept.len()))?;
+    // The file of the last fix, made ready once for the fixes of all its results (they come
+    // file by file).
+    let file = RefCell::new(None);
     let results = Lazy(|| {
         kept.iter()
-            .map(|f| result(f, index.get(f.rule_id.as_str()).copied(), r))
+            .map(|f| result(f, index.get(f.rule_id.as_str()).copied(), r, &file))
     });
     write_pretty(
         out,
@@ -335,7 +340,15 @@ fn logical(f: &Finding) -> LogicalLocation {
     }
 }
 
-fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult {
+/// The last file a fix was made in: its path and its text made ready for edits.
+type LastFile<'a> = RefCell<Option<(&'a str, FileText<'a>)>>;
+
+fn result<'a>(
+    f: &'a Finding,
+    rule_index: Option<usize>,
+    r: &Report<'a>,
+    last: &LastFile<'a>,
+) -> SarifResult {
     let mut out = SarifResult::builder().message(text(f.text())).build();
     out.rule_id = Some(f.rule_id.clone());
     out.rule_index = rule_index.and_then(|i| i64::try_from(i).ok());
@@ -346,10 +359,19 @@ fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult
         f.fingerprint.clone(),
     )]));
     let source = f
-        .file()
-        .and_then(|p| r.files.get(p))
-        .map(|s| s.text.as_str());
-    out.fixes = fix(f, source, r).map(|x| vec![x]);
+        .fix
+        .as_ref()
+        .and(f.file())
+        .and_then(|p| Some((p, r.files.get(p)?)));
+    out.fixes = source
+        .and_then(|(path, source)| {
+            let mut last = last.borrow_mut();
+            if last.as_ref().is_none_or(|(p, _)| *p != path) {
+                *last = Some((path, FileText::new(&source.text)));
+            }
+            fix(f, &last.as_ref()?.1, r)
+        })
+        .map(|x| vec![x]);
     out.suppressions = f.suppression.as_ref().map(|s| {
         let mut sup = Suppression::builder()
             .kind(json!(if s.source == "config" {
@@ -376,11 +398,11 @@ fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult
 
 /// The SARIF fix of a finding: the edit [`crate::fix::edit`] computes (the one `--fix`
 /// applies), with the rule's fix safety in its properties.
-fn fix(f: &Finding, source: Option<&str>, r: &Report<'_>) -> Option<Fix> {
+fn fix(f: &Finding, file: &FileText<'_>, r: &Report<'_>) -> Option<Fix> {
     let crate::model::Location::File { path, .. } = &f.location else {
         return None;
     };
-    let edit = crate::fix::edit(f, source?).ok()?;
+    let edit = crate::fix::edit_in(f, file).ok()?;
     let deleted = Region {
         start_line: Some(edit.from.line.into()),
         start_column: Some(edit.from.column.into()),
