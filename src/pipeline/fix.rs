@@ -374,12 +374,12 @@ mod tests {
                 span: Span::default(),
             },
             message: String::new(),
-            fix: Some(Fix {
+            fix: Some(Box::new(Fix {
                 path: path.iter().map(|k| PathSeg::Key((*k).into())).collect(),
                 value,
                 replace: None,
                 insert_under: None,
-            }),
+            })),
             fingerprint: String::new(),
             suppression: None,
             roots: Vec::new(),

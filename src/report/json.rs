@@ -78,7 +78,7 @@ fn entry(f: &Finding) -> Entry<'_> {
             path: crate::model::pointer(&x.path),
             value: &x.value,
         }),
-        suppression: f.suppression.as_ref(),
+        suppression: f.suppression.as_deref(),
         roots: &f.roots,
     }
 }

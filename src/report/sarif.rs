@@ -516,10 +516,12 @@ mod tests {
             message: "m".into(),
             fix: None,
             fingerprint: format!("f{i}"),
-            suppression: suppressed.then(|| crate::model::Suppression {
-                source: "config",
-                reason: "r".into(),
-                until: None,
+            suppression: suppressed.then(|| {
+                Box::new(crate::model::Suppression {
+                    source: "config",
+                    reason: "r".into(),
+                    until: None,
+                })
             }),
             roots: Vec::new(),
         }
