@@ -368,7 +368,7 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
     let outcome = if let Some(settings) = &fixing {
         let (outcome, summary) = pipeline::fix::run(&opts, &selection, settings);
         if settings.dry_run {
-            if let Err(e) = emit(None, &summary.diff) {
+            if let Err(e) = emit(None, |out| out.write_all(summary.diff.as_bytes())) {
                 eprintln!("error: cannot write the diff: {e}");
                 return ExitStatus::Untrusted;
             }
@@ -413,7 +413,7 @@ fn write_reports(
             continue;
         }
         report.color = color && path.is_none();
-        if let Err(e) = emit(path.as_ref(), &report.render(*format)) {
+        if let Err(e) = emit(path.as_ref(), |out| report.write(*format, out)) {
             let to = path
                 .as_ref()
                 .map_or("standard output".into(), |p| p.display().to_string());
@@ -438,12 +438,21 @@ fn print_timings(outcome: &Outcome, report: std::time::Duration) {
     }
 }
 
-fn emit(path: Option<&PathBuf>, text: &str) -> std::io::Result<()> {
+/// Writes with `body` into the file at `path` (created, or emptied) or onto standard output,
+/// through a buffer: a report goes out as it is made, never whole in memory.
+fn emit(
+    path: Option<&PathBuf>,
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     match path {
-        Some(p) => std::fs::write(p, text),
+        Some(p) => {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(p)?);
+            body(&mut out)?;
+            out.flush()
+        }
         None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            body(&mut out)?;
             out.flush()
         }
     }
@@ -507,7 +516,7 @@ fn explain(id: &str, dir: Option<&Path>) -> ExitStatus {
 
 /// Prints `text` on standard output. A reader that stops early (`| head`) is no error.
 fn print(text: &str) -> ExitStatus {
-    match emit(None, text) {
+    match emit(None, |out| out.write_all(text.as_bytes())) {
         Ok(()) => ExitStatus::Clean,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitStatus::Clean,
         Err(e) => {

@@ -240,11 +240,11 @@ pub fn apply(
             diags.push(d);
             continue;
         }
-        f.suppression = Some(Suppression {
+        f.suppression = Some(Box::new(Suppression {
             source,
             reason,
             until,
-        });
+        }));
     }
     diags
 }

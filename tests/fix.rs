@@ -606,12 +606,12 @@ fn terraform_insertion_places_agree_with_the_loader() {
                 span: Span::default(),
             },
             message: String::new(),
-            fix: Some(Fix {
+            fix: Some(Box::new(Fix {
                 path: path.clone(),
                 value: value.clone(),
                 replace: None,
                 insert_under: Some((Pos { line: 1, column: 1 }, 0)),
-            }),
+            })),
             fingerprint: String::new(),
             suppression: None,
             roots: Vec::new(),

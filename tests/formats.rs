@@ -551,11 +551,11 @@ fn object_findings_and_unchecked_resources() {
         },
     };
     let mut suppressed = finding("BA110", "service-cluster-ip-only", file.clone(), "hidden");
-    suppressed.suppression = Some(Suppression {
+    suppressed.suppression = Some(Box::new(Suppression {
         source: "config",
         reason: "r1".into(),
         until: None,
-    });
+    }));
     let findings = vec![
         finding(
             "BA110",

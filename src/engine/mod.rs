@@ -417,7 +417,7 @@ fn collect(meta: &RuleMeta, resource: &Resource, result: &regorus::Value, out: &
             path,
             location,
             message,
-            fix,
+            fix: fix.map(Box::new),
             fingerprint,
             suppression: None,
             roots: resource.rendered_by().to_vec(),

@@ -12,9 +12,11 @@ pub mod diff;
 pub mod hcl;
 pub mod yaml;
 
+use std::cell::OnceCell;
+
 use crate::model::{Finding, Location};
 use crate::model::{PathSeg, Pos};
-use crate::syntax::position::pos_at;
+use crate::syntax::position::LineIndex;
 
 /// One text edit of a file: replace `start..end` (bytes) with `text`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,12 +65,58 @@ impl Syntax {
     }
 }
 
+/// A file's text made ready for many edits: its line index, and its YAML documents parsed
+/// once, on the first edit that needs them, with the objects they declare indexed by kind and
+/// name. The edits of a large file then cost one parse, not one each (the SARIF fixes of a
+/// file, a `--fix` pass).
+pub struct FileText<'t> {
+    text: &'t str,
+    lines: LineIndex,
+    crlf: bool,
+    yaml: OnceCell<yaml::Parsed>,
+}
+
+impl<'t> FileText<'t> {
+    #[must_use]
+    pub fn new(text: &'t str) -> Self {
+        Self {
+            text,
+            lines: LineIndex::new(text),
+            crlf: text.contains("\r\n"),
+            yaml: OnceCell::new(),
+        }
+    }
+
+    /// The text.
+    #[must_use]
+    pub fn text(&self) -> &'t str {
+        self.text
+    }
+
+    /// The byte offset of a position.
+    fn offset(&self, p: Pos) -> usize {
+        self.lines.offset(self.text, p.line, p.column)
+    }
+
+    fn yaml(&self) -> &yaml::Parsed {
+        self.yaml.get_or_init(|| yaml::Parsed::new(self.text))
+    }
+}
+
 /// The edit that fixes `f` in `text` (the current content of the finding's file).
 ///
 /// # Errors
 /// A [`Skip`] with the reason when the fix cannot be written mechanically: a plan JSON, an
 /// alias, a value Terraform computes, a missing Terraform attribute.
 pub fn edit(f: &Finding, text: &str) -> Result<Edit, Skip> {
+    edit_in(f, &FileText::new(text))
+}
+
+/// [`edit`] in a file made ready once for the edits of all its findings.
+///
+/// # Errors
+/// As [`edit`].
+pub fn edit_in(f: &Finding, file: &FileText<'_>) -> Result<Edit, Skip> {
     let fix = f
         .fix
         .as_ref()
@@ -82,7 +130,7 @@ pub fn edit(f: &Finding, text: &str) -> Result<Edit, Skip> {
         yaml::plain_or_json(&fix.value)
     );
     let (start, end, new) = match Syntax::of(path) {
-        Syntax::Hcl => hcl::edit(f, fix, text)?,
+        Syntax::Hcl => hcl::edit(f, fix, file.text)?,
         Syntax::Json if f.resource.kind.starts_with("aws:") => {
             return Err(skip(format!(
                 "{path} is a Terraform plan, which is generated: change `{}` in the \
@@ -90,10 +138,10 @@ pub fn edit(f: &Finding, text: &str) -> Result<Edit, Skip> {
                 f.resource.name
             )));
         }
-        syntax => yaml::edit(f, fix, text, syntax == Syntax::Json)?,
+        syntax => yaml::edit(f, fix, file, syntax == Syntax::Json)?,
     };
     // A file with Windows line ends keeps them.
-    let new = if text.contains("\r\n") {
+    let new = if file.crlf {
         new.replace("\r\n", "\n").replace('\n', "\r\n")
     } else {
         new
@@ -101,8 +149,8 @@ pub fn edit(f: &Finding, text: &str) -> Result<Edit, Skip> {
     Ok(Edit {
         start,
         end,
-        from: pos_at(text, start),
-        to: pos_at(text, end),
+        from: file.lines.pos(file.text, start),
+        to: file.lines.pos(file.text, end),
         text: new,
         description,
     })
@@ -160,12 +208,12 @@ mod tests {
                 span: Span::default(),
             },
             message: String::new(),
-            fix: Some(Fix {
+            fix: Some(Box::new(Fix {
                 path: path.iter().map(|k| PathSeg::Key((*k).into())).collect(),
                 value,
                 replace: None,
                 insert_under: None,
-            }),
+            })),
             fingerprint: String::new(),
             suppression: None,
             roots: Vec::new(),

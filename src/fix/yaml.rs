@@ -7,13 +7,14 @@
 //! same pass moved its lines), and the resource is found by its identity, so a fix never
 //! depends on stale line numbers.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
-use super::{shown, skip, Skip};
+use super::{shown, skip, FileText, Skip};
 use crate::model::{Finding, Fix};
 use crate::model::{PathSeg, Pos, SpanNode};
-use crate::syntax::position::offset_of;
-use crate::syntax::yaml::{parse_stream, Document};
+use crate::syntax::yaml::{parse_stream, Document, YamlError};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -121,47 +122,93 @@ fn is_resource(v: &Value, f: &Finding) -> bool {
         && field("namespace").is_none_or(|ns| ns == r.namespace)
 }
 
-/// The resource's root nodes in the file: (document, node index, value). A `List` document
-/// holds its objects under `items`.
-fn roots<'a>(docs: &'a [Document], f: &Finding) -> Vec<(usize, usize, &'a Value)> {
-    let mut out = Vec::new();
-    for (d, doc) in docs.iter().enumerate() {
-        if is_resource(&doc.value, f) {
-            out.push((d, 0, &doc.value));
-        }
-        if doc.value.get("kind").and_then(Value::as_str) == Some("List") {
-            let items_key = PathSeg::Key("items".into());
-            if let Some((items, Value::Array(list))) = step(&doc.nodes, 0, &doc.value, &items_key) {
-                for (i, item) in list.iter().enumerate() {
-                    if is_resource(item, f) {
+/// Where an object is declared: (document, node index, item index in a `List`).
+type Place = (usize, usize, Option<usize>);
+
+/// A file's documents, parsed once for all the edits of the file, with every object they
+/// declare (documents, and the items of `List` documents) listed by kind and name.
+pub(super) struct Parsed {
+    docs: Vec<Document>,
+    error: Option<YamlError>,
+    /// (kind, name) → where each such object is, in file order.
+    objects: HashMap<(String, String), Vec<Place>>,
+}
+
+impl Parsed {
+    pub(super) fn new(text: &str) -> Self {
+        let (docs, error) = parse_stream(text);
+        let mut objects: HashMap<(String, String), Vec<Place>> = HashMap::new();
+        let mut add = |v: &Value, at| {
+            if let Some(kind) = v.get("kind").and_then(Value::as_str) {
+                let name = v
+                    .get("metadata")
+                    .and_then(|m| m.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                objects
+                    .entry((kind.to_string(), name.to_string()))
+                    .or_default()
+                    .push(at);
+            }
+        };
+        for (d, doc) in docs.iter().enumerate() {
+            add(&doc.value, (d, 0, None));
+            if doc.value.get("kind").and_then(Value::as_str) == Some("List") {
+                let items_key = PathSeg::Key("items".into());
+                if let Some((items, Value::Array(list))) =
+                    step(&doc.nodes, 0, &doc.value, &items_key)
+                {
+                    for (i, item) in list.iter().enumerate() {
                         if let Some((at, _)) =
                             step(&doc.nodes, items, &doc.value["items"], &PathSeg::Index(i))
                         {
-                            out.push((d, at, item));
+                            add(item, (d, at, Some(i)));
                         }
                     }
                 }
             }
         }
+        Self {
+            docs,
+            error,
+            objects,
+        }
     }
-    out
+
+    /// The resource's root nodes in the file: (document, node index, value). A `List`
+    /// document holds its objects under `items`.
+    fn roots(&self, f: &Finding) -> Vec<(usize, usize, &Value)> {
+        let key = (f.resource.kind.clone(), f.resource.name.clone());
+        let Some(places) = self.objects.get(&key) else {
+            return Vec::new();
+        };
+        places
+            .iter()
+            .map(|&(d, at, item)| {
+                let doc = &self.docs[d].value;
+                (d, at, item.map_or(doc, |i| &doc["items"][i]))
+            })
+            .filter(|(_, _, v)| is_resource(v, f))
+            .collect()
+    }
 }
 
 /// The edit for one finding: `(start, end, text)` in bytes of `text`.
 pub(super) fn edit(
     f: &Finding,
     fix: &Fix,
-    text: &str,
+    file: &FileText<'_>,
     json: bool,
 ) -> Result<(usize, usize, String), Skip> {
-    let (docs, err) = parse_stream(text);
-    if let Some(e) = err {
+    let parsed = file.yaml();
+    if let Some(e) = &parsed.error {
         return Err(skip(format!(
             "the file does not parse at {}:{} ({}); fix it first",
             e.pos.line, e.pos.column, e.message
         )));
     }
-    let candidates = roots(&docs, f);
+    let docs = &parsed.docs;
+    let candidates = parsed.roots(f);
     if candidates.is_empty() {
         return Err(skip(format!(
             "{} is not declared in this file as it was rendered (a kustomize or Helm \
@@ -228,30 +275,30 @@ pub(super) fn edit(
     }
     let found = trail.len() - 1;
     if found == fix.path.len() {
-        replace(&tree, last, &fix.value, text, json)
+        replace(&tree, last, &fix.value, file, json)
     } else {
-        insert(&tree, last, &fix.path[found..], &fix.value, text, json)
+        insert(&tree, last, &fix.path[found..], &fix.value, file, json)
     }
 }
 
-fn at(text: &str, p: Pos) -> usize {
-    offset_of(text, p.line, p.column)
+fn at(file: &FileText<'_>, p: Pos) -> usize {
+    file.offset(p)
 }
 
 /// Whether node `i` is a block mapping or sequence: its end event sits where the next token
 /// starts, possibly lines further down.
-fn is_block(tree: &Tree<'_>, i: usize, text: &str) -> bool {
+fn is_block(tree: &Tree<'_>, i: usize, file: &FileText<'_>) -> bool {
     tree.kinds.get(i).is_some_and(|k| *k != Kind::Scalar)
         && tree
             .doc
             .nodes
             .get(i)
-            .is_some_and(|n| !text[at(text, n.start)..].starts_with(['{', '[']))
+            .is_some_and(|n| !file.text[at(file, n.start)..].starts_with(['{', '[']))
 }
 
 /// Where the text of the children of node `idx` ends: their last scalar or flow collection
 /// (aliases included: their copied nodes sit earlier, their keys on the alias's line).
-fn content_end(tree: &Tree<'_>, idx: usize, text: &str) -> Pos {
+fn content_end(tree: &Tree<'_>, idx: usize, file: &FileText<'_>) -> Pos {
     let nodes = &tree.doc.nodes;
     let Some(node) = nodes.get(idx) else {
         return Pos::default();
@@ -260,32 +307,33 @@ fn content_end(tree: &Tree<'_>, idx: usize, text: &str) -> Pos {
     let size = node.size as usize;
     for (i, n) in nodes.iter().enumerate().take(idx + size).skip(idx + 1) {
         end = end.max(n.key);
-        if !is_block(tree, i, text) {
+        if !is_block(tree, i, file) {
             end = end.max(n.end);
         }
     }
     end
 }
 
-fn line_start(text: &str, line: u32) -> usize {
-    offset_of(text, line, 1)
+fn line_start(file: &FileText<'_>, line: u32) -> usize {
+    file.offset(Pos { line, column: 1 })
 }
 
 /// The leading spaces of a line.
-fn line_indent(text: &str, line: u32) -> usize {
-    let s = line_start(text, line);
-    text[s..].bytes().take_while(|b| *b == b' ').count()
+fn line_indent(file: &FileText<'_>, line: u32) -> usize {
+    let s = line_start(file, line);
+    file.text[s..].bytes().take_while(|b| *b == b' ').count()
 }
 
 fn replace(
     tree: &Tree<'_>,
     idx: usize,
     value: &Value,
-    text: &str,
+    file: &FileText<'_>,
     json: bool,
 ) -> Result<(usize, usize, String), Skip> {
+    let text = file.text;
     let n = tree.node(idx)?;
-    let (s, e) = (at(text, n.start), at(text, n.end));
+    let (s, e) = (at(file, n.start), at(file, n.end));
     let first = text[s..].chars().next();
     match (tree.kinds[idx], value) {
         (_, Value::Object(_)) => Err(skip("a fix that sets a whole mapping is not mechanical")),
@@ -298,12 +346,12 @@ fn replace(
         }
         (Kind::Seq, Value::Array(_)) if first != Some('[') => {
             // A block sequence: one `- item` line per item, at the first item's column.
-            let ls = line_start(text, n.start.line);
+            let ls = line_start(file, n.start.line);
             let s = dash(text, s).ok_or_else(|| skip("cannot find the list's first item"))?;
             if !text[ls..s].bytes().all(|b| b == b' ') {
                 return Err(skip("the list shares its line with another item"));
             }
-            let end = content_end(tree, idx, text);
+            let end = content_end(tree, idx, file);
             let pad = " ".repeat(s - ls);
             let Value::Array(items) = value else {
                 return Err(skip("unreachable"));
@@ -312,7 +360,7 @@ fn replace(
                 .iter()
                 .map(|v| format!("{pad}- {}", scalar(v, None, json)))
                 .collect();
-            Ok((ls, at(text, end), lines.join("\n")))
+            Ok((ls, at(file, end), lines.join("\n")))
         }
         (Kind::Seq | Kind::Scalar, v) => Ok((s, e, flow(v, json))),
     }
@@ -351,7 +399,8 @@ fn quoted_end(text: &str, s: usize) -> Option<usize> {
 
 /// Indentation habits of a document: spaces per nesting level, and how far a block sequence
 /// sits under its key (0 for `key:\n- item`).
-fn style(tree: &Tree<'_>, text: &str) -> (usize, usize) {
+fn style(tree: &Tree<'_>, file: &FileText<'_>) -> (usize, usize) {
+    let text = file.text;
     let mut step = None;
     let mut seq = None;
     for (i, n) in tree.doc.nodes.iter().enumerate() {
@@ -359,7 +408,7 @@ fn style(tree: &Tree<'_>, text: &str) -> (usize, usize) {
             continue;
         }
         let width = (n.start.column - n.key.column) as usize;
-        let s = at(text, n.start);
+        let s = at(file, n.start);
         let first = text[s..].chars().next();
         match tree.kinds[i] {
             Kind::Map if first != Some('{') && step.is_none() && width > 0 => step = Some(width),
@@ -383,9 +432,10 @@ fn insert(
     idx: usize,
     missing: &[PathSeg],
     value: &Value,
-    text: &str,
+    file: &FileText<'_>,
     json: bool,
 ) -> Result<(usize, usize, String), Skip> {
+    let text = file.text;
     let keys: Vec<&str> = missing
         .iter()
         .map(|s| match s {
@@ -397,15 +447,15 @@ fn insert(
         return Err(skip("a fix that sets a whole mapping is not mechanical"));
     }
     let n = tree.node(idx)?;
-    let (step, seq_indent) = style(tree, text);
+    let (step, seq_indent) = style(tree, file);
     if tree.kinds[idx] == Kind::Scalar
         && n.key != n.start
-        && text[at(text, n.start)..at(text, n.end)].trim().is_empty()
+        && text[at(file, n.start)..at(file, n.end)].trim().is_empty()
     {
         // `securityContext:` with nothing after it: the keys go on the lines below.
         let pad = n.key.column.saturating_sub(1) as usize + step;
         let out = block(&keys, value, pad, step, seq_indent, json);
-        let ls = line_start(text, n.key.line + 1);
+        let ls = line_start(file, n.key.line + 1);
         if ls == text.len() && !text.ends_with('\n') {
             return Ok((ls, ls, format!("\n{}", out.trim_end_matches('\n'))));
         }
@@ -419,27 +469,27 @@ fn insert(
     }
     let size = n.size as usize;
     let sub = tree.doc.nodes.get(idx + 1..idx + size).unwrap_or(&[]);
-    let s = at(text, n.start);
+    let s = at(file, n.start);
     let flow_style = text[s..].starts_with('{');
     let quote_keys = sub
         .first()
-        .is_some_and(|c| text[at(text, c.key)..].starts_with('"'))
+        .is_some_and(|c| text[at(file, c.key)..].starts_with('"'))
         || json;
-    let last_end = (!sub.is_empty()).then(|| content_end(tree, idx, text));
+    let last_end = (!sub.is_empty()).then(|| content_end(tree, idx, file));
     if flow_style {
         let Some(first) = sub.first() else {
             // `{}`: the entry goes inside the braces.
-            let close = at(text, n.end).saturating_sub(1);
+            let close = at(file, n.end).saturating_sub(1);
             if !text[close..].starts_with('}') {
                 return Err(skip("cannot find the end of the flow mapping"));
             }
             return Ok((close, close, flow_entry(&keys, value, quote_keys, json)));
         };
-        let end = at(text, last_end.unwrap_or(n.end));
+        let end = at(file, last_end.unwrap_or(n.end));
         if first.key.line > n.start.line {
             // One entry per line (pretty JSON): a new line in the siblings' indentation.
-            let pad = line_indent(text, first.key.line);
-            let step = pad.saturating_sub(line_indent(text, n.start.line)).max(1);
+            let pad = line_indent(file, first.key.line);
+            let step = pad.saturating_sub(line_indent(file, n.start.line)).max(1);
             let entry = pretty_entry(&keys, value, quote_keys, json, pad, step);
             return Ok((end, end, format!(",\n{}{entry}", " ".repeat(pad))));
         }
@@ -457,10 +507,10 @@ fn insert(
     let last_end = last_end.unwrap_or(n.end);
     if last_end.column == 1 && last_end.line > first.key.line {
         // A block scalar ends at the start of the next line.
-        let ls = line_start(text, last_end.line);
+        let ls = line_start(file, last_end.line);
         return Ok((ls, ls, out));
     }
-    let after = at(text, last_end);
+    let after = at(file, last_end);
     match text[after..].find('\n') {
         Some(nl) => Ok((after + nl + 1, after + nl + 1, out)),
         None => {

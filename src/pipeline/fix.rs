@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{run as scan, Options, Outcome, Selection};
-use crate::fix::{apply, diff, edit, Edit};
+use crate::fix::{apply, diff, edit_in, Edit, FileText};
 use crate::model::Finding;
 
 /// Which fixes `--fix` applies.
@@ -231,6 +231,8 @@ fn fix_text(file: &str, text: &str, findings: &[&Finding]) -> (String, usize, Ve
         let mut deferred = Vec::new();
         // (resource, field) → value, to refuse two fixes that want different values.
         let mut wants: BTreeMap<(String, String), (&str, &serde_json::Value)> = BTreeMap::new();
+        // The text does not change within a pass: it is parsed once for all its edits.
+        let prepared = FileText::new(&text);
         for f in pending {
             let Some(fix) = &f.fix else { continue };
             let field = (f.resource.to_string(), crate::model::pointer(&fix.path));
@@ -245,7 +247,7 @@ fn fix_text(file: &str, text: &str, findings: &[&Finding]) -> (String, usize, Ve
                 }
                 continue;
             }
-            let e = match edit(f, &text) {
+            let e = match edit_in(f, &prepared) {
                 Ok(e) => e,
                 Err(reason) => {
                     skips.push(skipped(f, &reason.0));
@@ -372,12 +374,12 @@ mod tests {
                 span: Span::default(),
             },
             message: String::new(),
-            fix: Some(Fix {
+            fix: Some(Box::new(Fix {
                 path: path.iter().map(|k| PathSeg::Key((*k).into())).collect(),
                 value,
                 replace: None,
                 insert_under: None,
-            }),
+            })),
             fingerprint: String::new(),
             suppression: None,
             roots: Vec::new(),

@@ -300,8 +300,12 @@ fn write_baseline(outcome: &mut Outcome, path: &Path, category: &str) {
     } else {
         Format::Json
     };
-    let text = outcome.report(category, false).render(format);
-    if let Err(e) = std::fs::write(path, text) {
+    let written = std::fs::File::create(path).and_then(|file| {
+        let mut out = std::io::BufWriter::new(file);
+        outcome.report(category, false).write(format, &mut out)?;
+        std::io::Write::flush(&mut out)
+    });
+    if let Err(e) = written {
         outcome.diagnostics.push(
             Diagnostic::error(
                 "baseline",

@@ -5,20 +5,22 @@
 //! Escaping follows `@actions/core` (`command.ts`): the message escapes `%`, CR and LF;
 //! property values also escape `:` and `,`.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use super::{visible, Report};
 use crate::model::Severity;
 use crate::model::{Diagnostic, Level};
 use crate::model::{Finding, Location};
 
-#[must_use]
-pub fn render(r: &Report<'_>) -> String {
-    let mut out = String::new();
+/// Writes the workflow commands, one line each.
+///
+/// # Errors
+/// The error of `out`.
+pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
     for d in r.diagnostics {
         if let Some(line) = diagnostic(d) {
-            out.push_str(&line);
-            out.push('\n');
+            writeln!(out, "{line}")?;
         }
     }
     let mut active: Vec<&Finding> = r
@@ -29,10 +31,9 @@ pub fn render(r: &Report<'_>) -> String {
     // GitHub shows a limited number of annotations per step: the worst go first.
     active.sort_by_key(|f| std::cmp::Reverse(f.severity));
     for f in active {
-        out.push_str(&finding(f));
-        out.push('\n');
+        writeln!(out, "{}", finding(f))?;
     }
-    out
+    Ok(())
 }
 
 /// The command for a severity.

@@ -1,24 +1,27 @@
 //! `--format gitlab`: a GitLab Code Quality report (`artifacts:reports:codequality`), one
 //! issue per unsuppressed finding.
 
+use std::io::{self, Write};
+
 use serde_json::{json, Value};
 
-use super::Report;
+use super::{write_pretty, Lazy, Report};
 use crate::model::Severity;
 use crate::model::{Finding, Location};
 
-#[must_use]
-pub fn render(r: &Report<'_>) -> String {
-    let issues: Vec<Value> = r
-        .findings
-        .iter()
-        .filter(|f| f.suppression.is_none())
-        .map(issue)
-        .chain(r.diagnostics.iter().filter_map(warning))
-        .collect();
-    let mut s = serde_json::to_string_pretty(&issues).unwrap_or_default();
-    s.push('\n');
-    s
+/// Writes the Code Quality report, issue by issue.
+///
+/// # Errors
+/// The error of `out`.
+pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let issues = Lazy(|| {
+        r.findings
+            .iter()
+            .filter(|f| f.suppression.is_none())
+            .map(issue)
+            .chain(r.diagnostics.iter().filter_map(warning))
+    });
+    write_pretty(out, &issues)
 }
 
 /// An input knowingly not checked (a Helm chart without helm), as an `info` issue so that

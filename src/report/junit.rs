@@ -6,7 +6,8 @@
 //! `error` test cases of an extra suite, `blogaudit inputs`, so that the run shows red.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use super::Report;
 use crate::model::{pointer, Diagnostic, Level};
@@ -16,23 +17,41 @@ use crate::rules::RuleMeta;
 /// The name of the suite that holds input errors.
 pub const INPUTS_SUITE: &str = "blogaudit inputs";
 
-#[must_use]
-pub fn render(r: &Report<'_>) -> String {
-    let suites = suites(r);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+/// Writes the JUnit report. The totals of `<testsuites>` come first, so the suites are
+/// counted in a first pass (no text is made) and each test case is written as it is made in
+/// the second: no suite is held whole.
+///
+/// # Errors
+/// The error of `out`.
+pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let plan = Plan::new(r);
+    let suites = plan.suites();
     let total = suites
         .iter()
-        .fold(Counts::default(), |acc, s| acc + s.counts());
-    let _ = writeln!(
+        .fold(Counts::default(), |acc, s| acc + plan.counts(s));
+    out.write_all(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")?;
+    writeln!(
         out,
         "<testsuites name=\"blogaudit\" {}>",
         total.attributes()
-    );
+    )?;
     for suite in &suites {
-        suite.write(&mut out);
+        writeln!(
+            out,
+            "  <testsuite name=\"{}\" {}>",
+            attr(&suite.name()),
+            plan.counts(suite).attributes()
+        )?;
+        let mut failed = Ok(());
+        plan.cases(suite, &mut |case| {
+            if failed.is_ok() {
+                failed = case.write(out);
+            }
+        });
+        failed?;
+        out.write_all(b"  </testsuite>\n")?;
     }
-    out.push_str("</testsuites>\n");
-    out
+    out.write_all(b"</testsuites>\n")
 }
 
 /// What identifies a resource in a report: its identity and its file (or object reference).
@@ -70,6 +89,16 @@ impl Counts {
             self.tests, self.failures, self.skipped, self.errors
         )
     }
+
+    fn add_case(&mut self, outcome: &Outcome) {
+        self.tests += 1;
+        match outcome {
+            Outcome::Pass => {}
+            Outcome::Failure { .. } => self.failures += 1,
+            Outcome::Skipped { .. } => self.skipped += 1,
+            Outcome::Error { .. } => self.errors += 1,
+        }
+    }
 }
 
 enum Outcome {
@@ -95,188 +124,251 @@ struct Case {
     outcome: Outcome,
 }
 
-struct Suite {
-    name: String,
-    cases: Vec<Case>,
+impl Case {
+    fn write(&self, out: &mut dyn Write) -> io::Result<()> {
+        write!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{}\"",
+            attr(&self.classname),
+            attr(&self.name)
+        )?;
+        match &self.outcome {
+            Outcome::Pass => out.write_all(b"/>\n"),
+            Outcome::Skipped { message } => write!(
+                out,
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                attr(message)
+            ),
+            Outcome::Failure {
+                message,
+                kind,
+                body,
+            }
+            | Outcome::Error {
+                message,
+                kind,
+                body,
+            } => {
+                let tag = if matches!(self.outcome, Outcome::Failure { .. }) {
+                    "failure"
+                } else {
+                    "error"
+                };
+                write!(
+                    out,
+                    ">\n      <{tag} message=\"{}\" type=\"{}\">{}</{tag}>\n    </testcase>\n",
+                    attr(message),
+                    attr(kind),
+                    text(body)
+                )
+            }
+        }
+    }
 }
 
-impl Suite {
-    fn counts(&self) -> Counts {
-        let mut c = Counts {
-            tests: self.cases.len(),
-            ..Counts::default()
-        };
-        for case in &self.cases {
-            match case.outcome {
-                Outcome::Pass => {}
-                Outcome::Failure { .. } => c.failures += 1,
-                Outcome::Skipped { .. } => c.skipped += 1,
-                Outcome::Error { .. } => c.errors += 1,
+/// The findings of one rule, grouped by resource in report order, with an index by resource.
+#[derive(Default)]
+struct Groups<'a> {
+    list: Vec<(Key<'a>, Vec<&'a Finding>)>,
+    index: HashMap<Key<'a>, usize>,
+}
+
+impl<'a> Groups<'a> {
+    fn push(&mut self, k: Key<'a>, f: &'a Finding) {
+        match self.index.get(&k) {
+            Some(&i) => self.list[i].1.push(f),
+            None => {
+                self.index.insert(k, self.list.len());
+                self.list.push((k, vec![f]));
             }
+        }
+    }
+
+    fn get(&self, k: &Key<'a>) -> &[&'a Finding] {
+        self.index
+            .get(k)
+            .map_or(&[][..], |&i| self.list[i].1.as_slice())
+    }
+}
+
+/// One suite to write: a rule's (or the findings of a rule the rule set does not list), or
+/// the input problems.
+enum Suite<'p, 'a> {
+    Rule {
+        id: &'a str,
+        name: &'a str,
+        meta: Option<&'a RuleMeta>,
+        groups: Option<&'p Groups<'a>>,
+    },
+    Inputs,
+}
+
+impl Suite<'_, '_> {
+    fn name(&self) -> String {
+        match self {
+            Self::Rule { id, name, .. } => format!("{id} {name}"),
+            Self::Inputs => INPUTS_SUITE.to_string(),
+        }
+    }
+}
+
+/// What the suites are made of: the findings by rule and resource, and the checked
+/// resources, each once.
+struct Plan<'r, 'a> {
+    report: &'r Report<'a>,
+    by_rule: HashMap<&'a str, Groups<'a>>,
+    /// Rules with findings, in report order, with their names.
+    rule_order: Vec<(&'a str, &'a str)>,
+    /// Every checked resource once (a resource listed twice is one test case).
+    checked: Vec<&'a Checked>,
+    checked_keys: HashSet<Key<'a>>,
+}
+
+impl<'r, 'a> Plan<'r, 'a> {
+    fn new(r: &'r Report<'a>) -> Self {
+        let mut by_rule: HashMap<&str, Groups<'_>> = HashMap::new();
+        let mut rule_order: Vec<(&str, &str)> = Vec::new();
+        for f in r.findings {
+            by_rule
+                .entry(&f.rule_id)
+                .or_insert_with(|| {
+                    rule_order.push((&f.rule_id, &f.rule_name));
+                    Groups::default()
+                })
+                .push(key(&f.resource, &f.location), f);
+        }
+        let mut checked_keys = HashSet::new();
+        let checked: Vec<&Checked> = r
+            .checked
+            .iter()
+            .filter(|c| checked_keys.insert(key(&c.resource, &c.location)))
+            .collect();
+        Self {
+            report: r,
+            by_rule,
+            rule_order,
+            checked,
+            checked_keys,
+        }
+    }
+
+    /// Every rule's suite, then those of findings of unknown rules (should not happen: still
+    /// reported), then the inputs when there are problems.
+    fn suites(&self) -> Vec<Suite<'_, 'a>> {
+        let r = self.report;
+        let mut suites: Vec<Suite<'_, 'a>> = r
+            .rules
+            .rules
+            .iter()
+            .map(|rule| Suite::Rule {
+                id: &rule.meta.id,
+                name: &rule.meta.name,
+                meta: Some(&rule.meta),
+                groups: self.by_rule.get(rule.meta.id.as_str()),
+            })
+            .collect();
+        let known: HashSet<&str> = r.rules.rules.iter().map(|c| c.meta.id.as_str()).collect();
+        for &(id, name) in &self.rule_order {
+            if !known.contains(id) {
+                suites.push(Suite::Rule {
+                    id,
+                    name,
+                    meta: None,
+                    groups: self.by_rule.get(id),
+                });
+            }
+        }
+        let inputs = r
+            .diagnostics
+            .iter()
+            .any(|d| matches!(d.level, Level::Error | Level::Warning));
+        if inputs {
+            suites.push(Suite::Inputs);
+        }
+        suites
+    }
+
+    fn counts(&self, suite: &Suite<'_, 'a>) -> Counts {
+        let mut c = Counts::default();
+        match suite {
+            Suite::Inputs => self.input_cases(&mut |case| c.add_case(&case.outcome)),
+            Suite::Rule { .. } => self.outcomes(suite, false, &mut |_, _, o| c.add_case(&o)),
         }
         c
     }
 
-    fn write(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" {}>",
-            attr(&self.name),
-            self.counts().attributes()
-        );
-        for case in &self.cases {
-            let _ = write!(
-                out,
-                "    <testcase classname=\"{}\" name=\"{}\"",
-                attr(&case.classname),
-                attr(&case.name)
-            );
-            match &case.outcome {
-                Outcome::Pass => out.push_str("/>\n"),
-                Outcome::Skipped { message } => {
-                    let _ = write!(
-                        out,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                        attr(message)
-                    );
-                }
-                Outcome::Failure {
-                    message,
-                    kind,
-                    body,
-                }
-                | Outcome::Error {
-                    message,
-                    kind,
-                    body,
-                } => {
-                    let tag = if matches!(case.outcome, Outcome::Failure { .. }) {
-                        "failure"
-                    } else {
-                        "error"
-                    };
-                    let _ = write!(
-                        out,
-                        ">\n      <{tag} message=\"{}\" type=\"{}\">{}</{tag}>\n    </testcase>\n",
-                        attr(message),
-                        attr(kind),
-                        text(body)
-                    );
-                }
+    /// Each test case of `suite`, made as it is handed over.
+    fn cases(&self, suite: &Suite<'_, 'a>, each: &mut dyn FnMut(Case)) {
+        match suite {
+            Suite::Inputs => self.input_cases(each),
+            Suite::Rule { .. } => {
+                self.outcomes(suite, true, &mut |classname, resource, outcome| {
+                    each(Case {
+                        classname: classname.to_string(),
+                        name: resource.to_string(),
+                        outcome,
+                    });
+                })
             }
         }
-        out.push_str("  </testsuite>\n");
     }
-}
 
-fn suites(r: &Report<'_>) -> Vec<Suite> {
-    // Findings by rule, then by resource, in report order.
-    let mut by_rule: HashMap<&str, Vec<(Key<'_>, Vec<&Finding>)>> = HashMap::new();
-    let mut rule_order: Vec<(&str, &str)> = Vec::new();
-    for f in r.findings {
-        let groups = by_rule.entry(&f.rule_id).or_insert_with(|| {
-            rule_order.push((&f.rule_id, &f.rule_name));
-            Vec::new()
-        });
-        let k = key(&f.resource, &f.location);
-        match groups.iter_mut().find(|(g, _)| *g == k) {
-            Some((_, list)) => list.push(f),
-            None => groups.push((k, vec![f])),
+    /// Input errors are error cases; inputs knowingly not checked (a Helm chart without
+    /// helm) are skipped cases.
+    fn input_cases(&self, each: &mut dyn FnMut(Case)) {
+        let diags = self.report.diagnostics;
+        let errors = diags.iter().filter(|d| d.level == Level::Error);
+        let skipped = diags.iter().filter(|d| d.level == Level::Warning);
+        errors.map(input_case).for_each(&mut *each);
+        skipped.map(skipped_case).for_each(each);
+    }
+
+    /// The test cases of a rule's suite as (class name, resource, outcome), in order: each
+    /// checked resource the rule applies to, then the findings on resources that are not among
+    /// them (or of a kind the rule does not list), so that no finding is lost. Without `text`
+    /// the outcomes carry no text (for counting).
+    fn outcomes(
+        &self,
+        suite: &Suite<'_, 'a>,
+        text: bool,
+        each: &mut dyn FnMut(&'a str, &'a ResourceRef, Outcome),
+    ) {
+        let Suite::Rule { meta, groups, .. } = *suite else {
+            return;
+        };
+        let no_groups = Groups::default();
+        let groups = groups.unwrap_or(&no_groups);
+        if let Some(meta) = meta {
+            for c in &self.checked {
+                if !meta.applies_to(&c.resource.kind) {
+                    continue;
+                }
+                let findings = groups.get(&key(&c.resource, &c.location));
+                each(
+                    c.location.file_or_reference(),
+                    &c.resource,
+                    outcome(Some(&meta.remediation), findings, text),
+                );
+            }
         }
-    }
-    // Every checked resource once (a resource listed twice is one test case).
-    let mut seen = HashSet::new();
-    let checked: Vec<&Checked> = r
-        .checked
-        .iter()
-        .filter(|c| seen.insert(key(&c.resource, &c.location)))
-        .collect();
-
-    let mut suites = Vec::new();
-    let known: HashSet<&str> = r.rules.rules.iter().map(|c| c.meta.id.as_str()).collect();
-    for rule in &r.rules.rules {
-        let meta = &rule.meta;
-        let groups = by_rule.get(meta.id.as_str()).map_or(&[][..], Vec::as_slice);
-        suites.push(rule_suite(
-            &format!("{} {}", meta.id, meta.name),
-            Some(meta),
-            &checked,
-            groups,
-        ));
-    }
-    // Findings of a rule the rule set does not list (should not happen): still reported.
-    for (id, name) in rule_order {
-        if !known.contains(id) {
-            suites.push(rule_suite(&format!("{id} {name}"), None, &[], &by_rule[id]));
-        }
-    }
-    let errors: Vec<&Diagnostic> = r
-        .diagnostics
-        .iter()
-        .filter(|d| d.level == Level::Error)
-        .collect();
-    // Inputs knowingly not checked (a Helm chart without helm) are skipped cases.
-    let skipped = r.diagnostics.iter().filter(|d| d.level == Level::Warning);
-    let cases: Vec<Case> = errors
-        .into_iter()
-        .map(input_case)
-        .chain(skipped.map(skipped_case))
-        .collect();
-    if !cases.is_empty() {
-        suites.push(Suite {
-            name: INPUTS_SUITE.to_string(),
-            cases,
-        });
-    }
-    suites
-}
-
-fn rule_suite(
-    name: &str,
-    meta: Option<&RuleMeta>,
-    checked: &[&Checked],
-    groups: &[(Key<'_>, Vec<&Finding>)],
-) -> Suite {
-    let mut cases = Vec::new();
-    let mut covered = HashSet::new();
-    if let Some(meta) = meta {
-        for c in checked {
-            if !meta.applies_to(&c.resource.kind) {
+        for (k, list) in &groups.list {
+            let covered =
+                meta.is_some_and(|m| m.applies_to(&k.0.kind)) && self.checked_keys.contains(k);
+            if covered {
                 continue;
             }
-            let k = key(&c.resource, &c.location);
-            covered.insert(k);
-            let findings = groups
-                .iter()
-                .find(|(g, _)| *g == k)
-                .map_or(&[][..], |(_, list)| list.as_slice());
-            cases.push(Case {
-                classname: c.location.file_or_reference().to_string(),
-                name: c.resource.to_string(),
-                outcome: outcome(Some(&meta.remediation), findings),
-            });
+            let f = list[0];
+            each(
+                f.location.file_or_reference(),
+                &f.resource,
+                outcome(meta.map(|m| m.remediation.as_str()), list, text),
+            );
         }
-    }
-    // Findings on a resource that is not among the checked ones (or of a kind the rule does
-    // not list): a test case of their own, so that no finding is lost.
-    for (k, list) in groups {
-        if covered.contains(k) {
-            continue;
-        }
-        let f = list[0];
-        cases.push(Case {
-            classname: f.location.file_or_reference().to_string(),
-            name: f.resource.to_string(),
-            outcome: outcome(meta.map(|m| m.remediation.as_str()), list),
-        });
-    }
-    Suite {
-        name: name.to_string(),
-        cases,
     }
 }
 
-fn outcome(remediation: Option<&str>, findings: &[&Finding]) -> Outcome {
+/// The outcome of a test case with these findings; without `text`, its kind only.
+fn outcome(remediation: Option<&str>, findings: &[&Finding], text: bool) -> Outcome {
     if findings.is_empty() {
         return Outcome::Pass;
     }
@@ -285,6 +377,21 @@ fn outcome(remediation: Option<&str>, findings: &[&Finding]) -> Outcome {
         .copied()
         .filter(|f| f.suppression.is_none())
         .collect();
+    match (active.is_empty(), text) {
+        (true, false) => {
+            return Outcome::Skipped {
+                message: String::new(),
+            }
+        }
+        (false, false) => {
+            return Outcome::Failure {
+                message: String::new(),
+                kind: String::new(),
+                body: String::new(),
+            }
+        }
+        _ => {}
+    }
     if active.is_empty() {
         let mut reasons: Vec<&str> = Vec::new();
         for f in findings {

@@ -3,7 +3,7 @@
 //! [`MARKDOWN_LIMIT`]), suppressed findings and input problems.
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
+use std::io::{self, Write};
 
 use super::{docs_url, Report};
 use crate::model::Severity;
@@ -20,8 +20,17 @@ const SEVERITIES: [Severity; 4] = [
     Severity::Low,
 ];
 
-#[must_use]
-pub fn render(r: &Report<'_>) -> String {
+/// Writes the summary.
+///
+/// # Errors
+/// The error of `out`.
+pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let mut out = OneNewline::new(out);
+    sections(r, &mut out)?;
+    out.finish()
+}
+
+fn sections(r: &Report<'_>, out: &mut OneNewline<'_>) -> io::Result<()> {
     let mut active: Vec<&Finding> = r
         .findings
         .iter()
@@ -38,33 +47,29 @@ pub fn render(r: &Report<'_>) -> String {
         .iter()
         .filter(|d| d.level == Level::Warning)
         .count();
-    let mut out = String::new();
     if active.is_empty() && errors.is_empty() {
-        let _ = write!(
+        write!(
             out,
             "**blogaudit**: no findings ({} resource{} checked by {} rule{}",
             r.checked.len(),
             plural(r.checked.len()),
             r.rules.rules.len(),
             plural(r.rules.rules.len())
-        );
+        )?;
         if suppressed > 0 {
-            let _ = write!(out, "; {suppressed} suppressed");
+            write!(out, "; {suppressed} suppressed")?;
         }
-        out.push_str(").\n");
+        out.write_all(b").\n")?;
         if warnings > 0 {
-            out.push('\n');
-            not_checked(r, &mut out);
-            while out.ends_with("\n\n") {
-                out.pop();
-            }
+            out.write_all(b"\n")?;
+            not_checked(r, out)?;
         }
-        return out;
+        return Ok(());
     }
 
-    out.push_str("# blogaudit\n\n");
+    out.write_all(b"# blogaudit\n\n")?;
     let files: BTreeSet<&str> = active.iter().filter_map(|f| f.file()).collect();
-    let _ = write!(
+    write!(
         out,
         "**{} finding{}** in {} file{} ({} resource{} checked by {} rule{}).",
         active.len(),
@@ -75,30 +80,30 @@ pub fn render(r: &Report<'_>) -> String {
         plural(r.checked.len()),
         r.rules.rules.len(),
         plural(r.rules.rules.len())
-    );
+    )?;
     if suppressed > 0 {
-        let _ = write!(out, " {suppressed} suppressed.");
+        write!(out, " {suppressed} suppressed.")?;
     }
     if !errors.is_empty() {
-        let _ = write!(
+        write!(
             out,
             " **{} input error{}: the results are incomplete.**",
             errors.len(),
             plural(errors.len())
-        );
+        )?;
     }
     if warnings > 0 {
-        let _ = write!(out, " {warnings} input warning{}.", plural(warnings));
+        write!(out, " {warnings} input warning{}.", plural(warnings))?;
     }
-    out.push_str("\n\n");
+    out.write_all(b"\n\n")?;
 
     if !active.is_empty() {
-        out.push_str("| Severity | Findings |\n|---|---:|\n");
+        out.write_all(b"| Severity | Findings |\n|---|---:|\n")?;
         for sev in SEVERITIES {
             let n = active.iter().filter(|f| f.severity == sev).count();
-            let _ = writeln!(out, "| {} | {n} |", sev.as_str());
+            writeln!(out, "| {} | {n} |", sev.as_str())?;
         }
-        out.push('\n');
+        out.write_all(b"\n")?;
 
         // By rule: most severe first, then the most frequent, then by ID.
         let mut rules: Vec<(&Finding, usize)> = Vec::new();
@@ -114,17 +119,19 @@ pub fn render(r: &Report<'_>) -> String {
                 .then(m.cmp(n))
                 .then(a.rule_id.cmp(&b.rule_id))
         });
-        out.push_str("## By rule\n\n| Rule | Name | Severity | Findings |\n|---|---|---|---:|\n");
+        out.write_all(
+            b"## By rule\n\n| Rule | Name | Severity | Findings |\n|---|---|---|---:|\n",
+        )?;
         for (f, n) in &rules {
-            let _ = writeln!(
+            writeln!(
                 out,
                 "| {} | {} | {} | {n} |",
                 rule_link(r, f),
                 cell(&f.rule_name),
                 f.severity.as_str()
-            );
+            )?;
         }
-        out.push('\n');
+        out.write_all(b"\n")?;
 
         active.sort_by(|a, b| {
             b.severity.cmp(&a.severity).then_with(|| {
@@ -135,12 +142,12 @@ pub fn render(r: &Report<'_>) -> String {
                 ))
             })
         });
-        out.push_str("## Findings\n\n");
-        out.push_str(
-            "| Severity | Rule | Location | Resource | Message |\n|---|---|---|---|---|\n",
-        );
+        out.write_all(b"## Findings\n\n")?;
+        out.write_all(
+            b"| Severity | Rule | Location | Resource | Message |\n|---|---|---|---|---|\n",
+        )?;
         for f in active.iter().take(MARKDOWN_LIMIT) {
-            let _ = writeln!(
+            writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
                 f.severity.as_str(),
@@ -148,43 +155,78 @@ pub fn render(r: &Report<'_>) -> String {
                 code(&location(f)),
                 code(&f.resource.to_string()),
                 cell(&f.message)
-            );
+            )?;
         }
         if active.len() > MARKDOWN_LIMIT {
             let more = active.len() - MARKDOWN_LIMIT;
-            let _ = writeln!(
-                out,
+            writeln!(out,
                 "\n…and {more} more finding{} (only the first {MARKDOWN_LIMIT} are listed; see the full report).",
                 plural(more)
-            );
+            )?;
         }
-        out.push('\n');
+        out.write_all(b"\n")?;
     }
 
     if !errors.is_empty() {
-        out.push_str("## Input errors\n\n");
+        out.write_all(b"## Input errors\n\n")?;
         for d in &errors {
-            let _ = writeln!(out, "- {}", cell(&d.one_line()));
+            writeln!(out, "- {}", cell(&d.one_line()))?;
         }
-        out.push('\n');
+        out.write_all(b"\n")?;
     }
     if warnings > 0 {
-        not_checked(r, &mut out);
+        not_checked(r, out)?;
     }
-    // One trailing newline.
-    while out.ends_with("\n\n") {
-        out.pop();
-    }
-    out
+    Ok(())
 }
 
 /// Input warnings: what was knowingly not checked (a Helm chart without helm).
-fn not_checked(r: &Report<'_>, out: &mut String) {
-    out.push_str("## Not checked\n\n");
+fn not_checked(r: &Report<'_>, out: &mut OneNewline<'_>) -> io::Result<()> {
+    out.write_all(b"## Not checked\n\n")?;
     for d in r.diagnostics.iter().filter(|d| d.level == Level::Warning) {
-        let _ = writeln!(out, "- {}", cell(&d.one_line()));
+        writeln!(out, "- {}", cell(&d.one_line()))?;
     }
-    out.push('\n');
+    out.write_all(b"\n")
+}
+
+/// Holds back the line breaks at the end of what is written, so that the summary ends with
+/// exactly one, however its last section ended.
+struct OneNewline<'a> {
+    out: &'a mut dyn Write,
+    /// Line breaks written but not passed on yet.
+    pending: usize,
+}
+
+impl<'a> OneNewline<'a> {
+    fn new(out: &'a mut dyn Write) -> Self {
+        Self { out, pending: 0 }
+    }
+
+    fn finish(self) -> io::Result<()> {
+        if self.pending > 0 {
+            self.out.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for OneNewline<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text_end = buf.iter().rposition(|b| *b != b'\n');
+        if let Some(end) = text_end {
+            for _ in 0..self.pending {
+                self.out.write_all(b"\n")?;
+            }
+            self.out.write_all(&buf[..=end])?;
+            self.pending = 0;
+        }
+        self.pending += buf.len() - text_end.map_or(0, |e| e + 1);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 fn plural(n: usize) -> &'static str {

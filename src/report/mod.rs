@@ -10,7 +10,10 @@ pub mod policyreport;
 pub mod sarif;
 
 use std::collections::HashMap;
+use std::io::{self, Write};
 use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
 
 use crate::model::{Checked, Finding};
 use crate::model::{Diagnostic, SourceFile};
@@ -55,20 +58,55 @@ pub enum Format {
 }
 
 impl Report<'_> {
-    /// Renders the report in `format`.
-    #[must_use]
-    pub fn render(&self, format: Format) -> String {
+    /// Writes the report in `format` to `out` as it is made: no reporter holds the whole
+    /// output, so memory does not grow with it. `out` should be buffered.
+    ///
+    /// # Errors
+    /// The error of `out`.
+    pub fn write(&self, format: Format, out: &mut dyn Write) -> io::Result<()> {
         match format {
-            Format::Human => human::render(self),
-            Format::Json => json::render(self),
-            Format::Sarif => sarif::render(self),
-            Format::Junit => junit::render(self),
-            Format::Gitlab => gitlab::render(self),
-            Format::Github => github::render(self),
-            Format::Markdown => markdown::render(self),
-            Format::Policyreport => policyreport::render(self),
+            Format::Human => human::write(self, out),
+            Format::Json => json::write(self, out),
+            Format::Sarif => sarif::write(self, out),
+            Format::Junit => junit::write(self, out),
+            Format::Gitlab => gitlab::write(self, out),
+            Format::Github => github::write(self, out),
+            Format::Markdown => markdown::write(self, out),
+            Format::Policyreport => policyreport::write(self, out),
         }
     }
+
+    /// The report in `format` as one string (tests and small uses; [`Report::write`] streams).
+    #[must_use]
+    pub fn render(&self, format: Format) -> String {
+        let mut out = Vec::new();
+        // Writing into memory does not fail.
+        let _ = self.write(format, &mut out);
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+}
+
+/// A sequence serialized item by item as the iterator makes them, never held whole: the
+/// findings of a JSON or SARIF report.
+pub(crate) struct Lazy<F>(pub F);
+
+impl<F, I> Serialize for Lazy<F>
+where
+    F: Fn() -> I,
+    I: IntoIterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
+}
+
+/// Writes `value` as pretty JSON with a final line break, as `serde_json::to_string_pretty`
+/// and a `\n` would, without the string.
+pub(crate) fn write_pretty(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value)?;
+    out.write_all(b"\n")
 }
 
 /// The base URL of the rule docs (`helpUri`).

@@ -6,59 +6,176 @@
 //! resource: `fail` for an active finding, `skip` for a suppressed one, `pass` for a resource
 //! of a kind the rule checks with no finding. `summary` counts them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::Report;
-use crate::model::{Finding, ResourceRef};
+use super::{write_pretty, Lazy, Report};
+use crate::model::{Checked, Finding, ResourceRef};
+use crate::rules::RuleMeta;
 
 /// The label every report carries, so a later run can find (and replace) its own reports.
 pub const MANAGED_BY: &str = "blogaudit";
 
 /// Counters of one report.
-#[derive(Default)]
+#[derive(Default, Serialize)]
 struct Summary {
     pass: u64,
     fail: u64,
+    warn: u64,
+    error: u64,
     skip: u64,
 }
 
-/// The report as a `v1` `List` of the reports, for `kubectl apply -f`.
-#[must_use]
-pub fn render(r: &Report<'_>) -> String {
-    let list = json!({"apiVersion": "v1", "kind": "List", "items": reports(r)});
-    let mut s = serde_json::to_string_pretty(&list).unwrap_or_default();
-    s.push('\n');
-    s
+/// Writes the reports as a `v1` `List`, for `kubectl apply -f`, result by result.
+///
+/// # Errors
+/// The error of `out`.
+pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let plan = Plan::new(r);
+    let list = List {
+        api_version: "v1",
+        kind: "List",
+        items: Lazy(|| plan.namespaces.keys().map(|ns| plan.report(ns))),
+    };
+    write_pretty(out, &list)
 }
 
 /// The reports themselves: one `PolicyReport` per namespace and one `ClusterPolicyReport`,
 /// each labelled [`MANAGED_BY`], for `--format policyreport` and `live --apply-reports`.
 #[must_use]
 pub fn reports(r: &Report<'_>) -> Vec<Value> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let timestamp = json!({"seconds": now.as_secs(), "nanos": 0});
-    // namespace ("" = cluster) → results and summary
-    let mut reports: BTreeMap<String, (Vec<Value>, Summary)> = BTreeMap::new();
-    let mut by_resource: BTreeMap<(&str, &str, &str, &str), Vec<&Finding>> = BTreeMap::new();
-    for f in r.findings {
-        by_resource
-            .entry(key(&f.rule_id, &f.resource))
-            .or_default()
-            .push(f);
-    }
-    for f in r.findings {
-        let (results, summary) = reports.entry(f.resource.namespace.clone()).or_default();
-        let outcome = if f.suppression.is_some() {
-            summary.skip += 1;
-            "skip"
-        } else {
-            summary.fail += 1;
-            "fail"
+    let plan = Plan::new(r);
+    plan.namespaces
+        .keys()
+        .filter_map(|ns| serde_json::to_value(plan.report(ns)).ok())
+        .collect()
+}
+
+#[derive(Serialize)]
+struct List<T> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'static str,
+    kind: &'static str,
+    items: T,
+}
+
+/// One report; its results are made as they are written.
+#[derive(Serialize)]
+struct PolicyReport<'p, T> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Value,
+    summary: &'p Summary,
+    results: T,
+}
+
+/// What goes in each namespace's report ("" = the cluster's): the findings (by index), then
+/// the checked resources (by index) whose passes follow, and the counts.
+#[derive(Default)]
+struct Namespace {
+    findings: Vec<usize>,
+    checked: Vec<usize>,
+    summary: Summary,
+}
+
+struct Plan<'r, 'a> {
+    report: &'r Report<'a>,
+    timestamp: Value,
+    labels: Value,
+    /// (rule, kind, namespace, name) of every finding: those are not passes.
+    failed: BTreeSet<(&'a str, &'a str, &'a str, &'a str)>,
+    namespaces: BTreeMap<&'a str, Namespace>,
+}
+
+impl<'r, 'a> Plan<'r, 'a> {
+    fn new(r: &'r Report<'a>) -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let failed = r
+            .findings
+            .iter()
+            .map(|f| key(&f.rule_id, &f.resource))
+            .collect();
+        let mut plan = Self {
+            report: r,
+            timestamp: json!({"seconds": now.as_secs(), "nanos": 0}),
+            labels: json!({
+                "app.kubernetes.io/managed-by": MANAGED_BY,
+                "blogaudit.io/category": label_value(r.category),
+            }),
+            failed,
+            namespaces: BTreeMap::new(),
         };
+        for (i, f) in r.findings.iter().enumerate() {
+            let ns = plan.namespaces.entry(&f.resource.namespace).or_default();
+            ns.findings.push(i);
+            if f.suppression.is_some() {
+                ns.summary.skip += 1;
+            } else {
+                ns.summary.fail += 1;
+            }
+        }
+        for (i, c) in r.checked.iter().enumerate() {
+            let passes = plan.passes(c).count() as u64;
+            if passes > 0 {
+                let ns = plan.namespaces.entry(&c.resource.namespace).or_default();
+                ns.checked.push(i);
+                ns.summary.pass += passes;
+            }
+        }
+        plan
+    }
+
+    /// The rules a checked resource passes: each rule of its kind with no finding on it.
+    fn passes<'s>(&'s self, c: &'a Checked) -> impl Iterator<Item = &'a RuleMeta> + 's {
+        self.report
+            .rules
+            .rules
+            .iter()
+            .map(|rule| &rule.meta)
+            .filter(move |m| {
+                m.kinds.iter().any(|k| k == &c.resource.kind)
+                    && !self.failed.contains(&key(&m.id, &c.resource))
+            })
+    }
+
+    fn report<'s>(&'s self, ns: &'s str) -> PolicyReport<'s, impl Serialize + 's> {
+        let n = &self.namespaces[ns];
+        let (kind, metadata) = if ns.is_empty() {
+            (
+                "ClusterPolicyReport",
+                json!({"name": "blogaudit-cluster", "labels": self.labels}),
+            )
+        } else {
+            (
+                "PolicyReport",
+                json!({"name": "blogaudit", "namespace": ns, "labels": self.labels}),
+            )
+        };
+        let r = self.report;
+        PolicyReport {
+            api_version: "wgpolicyk8s.io/v1alpha2",
+            kind,
+            metadata,
+            summary: &n.summary,
+            results: Lazy(move || {
+                let failures = n.findings.iter().map(|&i| self.failure(&r.findings[i]));
+                let passes = n.checked.iter().flat_map(move |&i| {
+                    let c = &r.checked[i];
+                    self.passes(c).map(move |m| self.pass(m, &c.resource))
+                });
+                failures.chain(passes)
+            }),
+        }
+    }
+
+    fn failure(&self, f: &Finding) -> Value {
+        let r = self.report;
         let mut properties = serde_json::Map::new();
         properties.insert("path".into(), json!(crate::model::pointer(&f.path)));
         properties.insert("fingerprint".into(), json!(f.fingerprint));
@@ -66,73 +183,35 @@ pub fn reports(r: &Report<'_>) -> Vec<Value> {
         if let Some(s) = &f.suppression {
             properties.insert("suppressed".into(), json!(s.reason));
         }
-        results.push(json!({
+        json!({
             "policy": f.rule_id,
             "rule": f.rule_name,
             "category": r.rules.get(&f.rule_id).map(|m| m.meta.category.clone()).unwrap_or_default(),
-            "result": outcome,
+            "result": if f.suppression.is_some() { "skip" } else { "fail" },
             "severity": f.severity.as_str(),
             "scored": true,
             "source": "blogaudit",
-            "timestamp": timestamp,
+            "timestamp": self.timestamp,
             "message": f.message,
             "resources": [object_ref(&f.resource)],
             "properties": properties,
-        }));
-    }
-    // Passes: each resource of a kind a rule checks, with no finding of that rule.
-    for c in r.checked {
-        for rule in &r.rules.rules {
-            let m = &rule.meta;
-            if !m.kinds.iter().any(|k| k == &c.resource.kind)
-                || by_resource.contains_key(&key(&m.id, &c.resource))
-            {
-                continue;
-            }
-            let (results, summary) = reports.entry(c.resource.namespace.clone()).or_default();
-            summary.pass += 1;
-            results.push(json!({
-                "policy": m.id,
-                "rule": m.name,
-                "category": m.category,
-                "result": "pass",
-                "severity": m.severity.as_str(),
-                "scored": true,
-                "source": "blogaudit",
-                "timestamp": timestamp,
-                "message": m.title,
-                "resources": [object_ref(&c.resource)],
-            }));
-        }
-    }
-    let labels = json!({
-        "app.kubernetes.io/managed-by": MANAGED_BY,
-        "blogaudit.io/category": label_value(r.category),
-    });
-    reports
-        .into_iter()
-        .map(|(ns, (results, s))| {
-            let summary =
-                json!({"pass": s.pass, "fail": s.fail, "warn": 0, "error": 0, "skip": s.skip});
-            if ns.is_empty() {
-                json!({
-                    "apiVersion": "wgpolicyk8s.io/v1alpha2",
-                    "kind": "ClusterPolicyReport",
-                    "metadata": {"name": "blogaudit-cluster", "labels": labels},
-                    "summary": summary,
-                    "results": results,
-                })
-            } else {
-                json!({
-                    "apiVersion": "wgpolicyk8s.io/v1alpha2",
-                    "kind": "PolicyReport",
-                    "metadata": {"name": "blogaudit", "namespace": ns, "labels": labels},
-                    "summary": summary,
-                    "results": results,
-                })
-            }
         })
-        .collect()
+    }
+
+    fn pass(&self, m: &RuleMeta, resource: &ResourceRef) -> Value {
+        json!({
+            "policy": m.id,
+            "rule": m.name,
+            "category": m.category,
+            "result": "pass",
+            "severity": m.severity.as_str(),
+            "scored": true,
+            "source": "blogaudit",
+            "timestamp": self.timestamp,
+            "message": m.title,
+            "resources": [object_ref(resource)],
+        })
+    }
 }
 
 /// (rule, kind, namespace, name): one result's identity.

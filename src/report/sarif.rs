@@ -1,9 +1,13 @@
 //! SARIF 2.1.0 for GitHub code scanning: rules with help, exact regions, stable
 //! `partialFingerprints`, mechanical `fixes`, suppressions and input notifications.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 
-use serde_json::json;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::{json, Value};
 use serde_sarif::sarif::{
     ArtifactChange, ArtifactContent, ArtifactLocation, Fix, Invocation, Location, LogicalLocation,
     Message, MultiformatMessageString, Notification, PhysicalLocation, PropertyBag, Region,
@@ -11,7 +15,8 @@ use serde_sarif::sarif::{
     Run, RunAutomationDetails, Sarif, Suppression, Tool, ToolComponent,
 };
 
-use super::{docs_url, Report};
+use super::{docs_url, write_pretty, Lazy, Report};
+use crate::fix::FileText;
 use crate::model::{Diagnostic, Finding, Level, Severity, Span};
 use crate::rules::RuleMeta;
 
@@ -22,28 +27,89 @@ pub const MAX_RESULTS: usize = 25_000;
 pub const SRCROOT: &str = "SRCROOT";
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-#[must_use]
-pub fn render(r: &Report<'_>) -> String {
-    let sarif = build(r);
-    let mut s = serde_json::to_string_pretty(&sarif).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
-/// The SARIF log of one run.
-#[must_use]
-pub fn build(r: &Report<'_>) -> Sarif {
-    let rules: Vec<&RuleMeta> = r.rules.rules.iter().map(|c| &c.meta).collect();
-    let index: BTreeMap<&str, usize> = rules
+/// Writes the SARIF log. The log without its results is built as usual (rules, invocation,
+/// notifications); the results, the one part that grows with the input, are made and
+/// written one at a time in their place.
+///
+/// # Errors
+/// The error of `out`.
+pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
+    let kept = within_limit(r.findings, MAX_RESULTS);
+    let index: BTreeMap<&str, usize> = r
+        .rules
+        .rules
         .iter()
         .enumerate()
-        .map(|(i, m)| (m.id.as_str(), i))
+        .map(|(i, c)| (c.meta.id.as_str(), i))
         .collect();
-    let kept = within_limit(r.findings, MAX_RESULTS);
-    let results = kept
-        .iter()
-        .map(|f| result(f, index.get(f.rule_id.as_str()).copied(), r))
-        .collect();
+    let log = serde_json::to_value(log(r, kept.len()))?;
+    // The file of the last fix, made ready once for the fixes of all its results (they come
+    // file by file).
+    let file = RefCell::new(None);
+    let results = Lazy(|| {
+        kept.iter()
+            .map(|f| result(f, index.get(f.rule_id.as_str()).copied(), r, &file))
+    });
+    write_pretty(
+        out,
+        &Spliced {
+            value: &log,
+            at: &["runs", "0", "results"],
+            with: &results,
+        },
+    )
+}
+
+/// `value` serialized with the node at the path `at` (keys and array indices) serialized
+/// from `with` instead: the same text as the whole value, without holding that node.
+struct Spliced<'a, T> {
+    value: &'a Value,
+    at: &'a [&'a str],
+    with: &'a T,
+}
+
+impl<T: Serialize> Serialize for Spliced<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Some((head, rest)) = self.at.split_first() else {
+            return self.with.serialize(s);
+        };
+        let inner = |value| Spliced {
+            value,
+            at: rest,
+            with: self.with,
+        };
+        match self.value {
+            Value::Object(map) => {
+                let mut m = s.serialize_map(Some(map.len()))?;
+                for (k, v) in map {
+                    if k == head {
+                        m.serialize_entry(k, &inner(v))?;
+                    } else {
+                        m.serialize_entry(k, v)?;
+                    }
+                }
+                m.end()
+            }
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for (i, v) in items.iter().enumerate() {
+                    if head.parse::<usize>() == Ok(i) {
+                        seq.serialize_element(&inner(v))?;
+                    } else {
+                        seq.serialize_element(v)?;
+                    }
+                }
+                seq.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
+/// The SARIF log of one run, with its results left empty (`[]`): [`write`] writes them in
+/// their place. `kept` results of all the findings are written.
+fn log(r: &Report<'_>, kept: usize) -> Sarif {
+    let rules: Vec<&RuleMeta> = r.rules.rules.iter().map(|c| &c.meta).collect();
     let base = std::env::current_dir()
         .ok()
         .map(|d| format!("file://{}/", d.display().to_string().trim_end_matches('/')));
@@ -70,13 +136,13 @@ pub fn build(r: &Report<'_>) -> Sarif {
     });
     run.column_kind = Some(json!("unicodeCodePoints"));
     let mut inv = invocation(r.diagnostics);
-    if kept.len() < r.findings.len() {
+    if kept < r.findings.len() {
         let n = notification(
             format!(
                 "{} of {} results are left out: GitHub code scanning takes at most {MAX_RESULTS} \
                  per run. The lowest severities went first; scan fewer paths per category or \
                  raise --fail-on to see the rest",
-                r.findings.len() - kept.len(),
+                r.findings.len() - kept,
                 r.findings.len()
             ),
             "warning",
@@ -87,7 +153,7 @@ pub fn build(r: &Report<'_>) -> Sarif {
             .push(n);
     }
     run.invocations = Some(vec![inv]);
-    run.results = Some(results);
+    run.results = Some(Vec::new());
     let mut sarif = Sarif::builder()
         .version(json!("2.1.0"))
         .runs(vec![run])
@@ -274,7 +340,15 @@ fn logical(f: &Finding) -> LogicalLocation {
     }
 }
 
-fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult {
+/// The last file a fix was made in: its path and its text made ready for edits.
+type LastFile<'a> = RefCell<Option<(&'a str, FileText<'a>)>>;
+
+fn result<'a>(
+    f: &'a Finding,
+    rule_index: Option<usize>,
+    r: &Report<'a>,
+    last: &LastFile<'a>,
+) -> SarifResult {
     let mut out = SarifResult::builder().message(text(f.text())).build();
     out.rule_id = Some(f.rule_id.clone());
     out.rule_index = rule_index.and_then(|i| i64::try_from(i).ok());
@@ -285,10 +359,19 @@ fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult
         f.fingerprint.clone(),
     )]));
     let source = f
-        .file()
-        .and_then(|p| r.files.get(p))
-        .map(|s| s.text.as_str());
-    out.fixes = fix(f, source, r).map(|x| vec![x]);
+        .fix
+        .as_ref()
+        .and(f.file())
+        .and_then(|p| Some((p, r.files.get(p)?)));
+    out.fixes = source
+        .and_then(|(path, source)| {
+            let mut last = last.borrow_mut();
+            if last.as_ref().is_none_or(|(p, _)| *p != path) {
+                *last = Some((path, FileText::new(&source.text)));
+            }
+            fix(f, &last.as_ref()?.1, r)
+        })
+        .map(|x| vec![x]);
     out.suppressions = f.suppression.as_ref().map(|s| {
         let mut sup = Suppression::builder()
             .kind(json!(if s.source == "config" {
@@ -315,11 +398,11 @@ fn result(f: &Finding, rule_index: Option<usize>, r: &Report<'_>) -> SarifResult
 
 /// The SARIF fix of a finding: the edit [`crate::fix::edit`] computes (the one `--fix`
 /// applies), with the rule's fix safety in its properties.
-fn fix(f: &Finding, source: Option<&str>, r: &Report<'_>) -> Option<Fix> {
+fn fix(f: &Finding, file: &FileText<'_>, r: &Report<'_>) -> Option<Fix> {
     let crate::model::Location::File { path, .. } = &f.location else {
         return None;
     };
-    let edit = crate::fix::edit(f, source?).ok()?;
+    let edit = crate::fix::edit_in(f, file).ok()?;
     let deleted = Region {
         start_line: Some(edit.from.line.into()),
         start_column: Some(edit.from.column.into()),
@@ -433,10 +516,12 @@ mod tests {
             message: "m".into(),
             fix: None,
             fingerprint: format!("f{i}"),
-            suppression: suppressed.then(|| crate::model::Suppression {
-                source: "config",
-                reason: "r".into(),
-                until: None,
+            suppression: suppressed.then(|| {
+                Box::new(crate::model::Suppression {
+                    source: "config",
+                    reason: "r".into(),
+                    until: None,
+                })
             }),
             roots: Vec::new(),
         }
@@ -479,7 +564,8 @@ mod tests {
             verbose: false,
             color: false,
         };
-        let log = serde_json::to_value(build(&report)).unwrap();
+        let log: Value =
+            serde_json::from_str(&report.render(crate::report::Format::Sarif)).unwrap();
         let run = &log["runs"][0];
         let results = run["results"].as_array().unwrap();
         assert_eq!(results.len(), MAX_RESULTS);

@@ -142,7 +142,7 @@ impl Builder {
                         *b += text.len();
                     }
                     if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
-                        *key = Some((text.into_owned(), pos(span.start)));
+                        *key = Some((exact(text.into_owned()), pos(span.start)));
                     }
                     return Ok(());
                 }
@@ -150,7 +150,7 @@ impl Builder {
                 let value = match tag.as_deref() {
                     Some(t) => tagged(t, &text).map_err(|m| Self::err(span, m))?,
                     None if style == ScalarStyle::Plain => resolve_plain(&text),
-                    None => Value::String(text.into_owned()),
+                    None => Value::String(exact(text.into_owned())),
                 };
                 let start = pos(span.start);
                 let key = self.key_pos(start);
@@ -222,10 +222,14 @@ impl Builder {
             Event::SequenceEnd | Event::MappingEnd => {
                 let (value, node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq {
-                        items,
+                        mut items,
                         node,
                         anchor,
-                    }) => (Value::Array(items), node, anchor),
+                    }) => {
+                        // Most lists hold one or two items: no room for four.
+                        items.shrink_to_fit();
+                        (Value::Array(items), node, anchor)
+                    }
                     Some(Frame::Map {
                         map, node, anchor, ..
                     }) if map.contains_key(MERGE_KEY) => (
@@ -235,7 +239,7 @@ impl Builder {
                     ),
                     Some(Frame::Map {
                         map, node, anchor, ..
-                    }) => (Value::Object(map), node, anchor),
+                    }) => (Value::Object(tight(map)), node, anchor),
                     None => return Err(Self::err(span, "unbalanced collection end")),
                 };
                 let bytes = self.frame_bytes.pop().unwrap_or(0).max(1);
@@ -333,6 +337,20 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// A scanned string without the spare capacity the scanner gives each one (32 bytes): keys
+/// and strings stay in the resource bodies for the whole run.
+fn exact(mut s: String) -> String {
+    s.shrink_to_fit();
+    s
+}
+
+/// A mapping without spare entries (a map that grew to 5 entries has room for 7).
+fn tight(map: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::with_capacity(map.len());
+    out.extend(map);
+    out
 }
 
 /// The YAML 1.1 merge key.
