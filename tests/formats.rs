@@ -591,6 +591,7 @@ fn object_findings_and_unchecked_resources() {
         category: "blogaudit/scan",
         verbose: false,
         color: false,
+        whole: false,
     };
 
     let xml = report.render(Format::Junit);

@@ -190,6 +190,7 @@ fn sarif_of_findings_without_files_passes_the_multitool() {
         category: "blogaudit/live/prod",
         verbose: false,
         color: false,
+        whole: false,
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("objects.sarif");

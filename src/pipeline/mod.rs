@@ -157,6 +157,7 @@ impl Outcome {
             category: category.trim_end_matches('/'),
             verbose,
             color: false,
+            whole: false,
         }
     }
 }
@@ -223,8 +224,9 @@ pub fn run_with(
         },
     };
     let loaded = source::load_all(&opts.paths, &opts.base, &terraform, &render);
+    let load = started.elapsed();
     let mut outcome = run_loaded(opts, selection, config, rules, diagnostics, loaded);
-    outcome.timings.insert(0, ("load", started.elapsed()));
+    outcome.timings.insert(0, ("load", load));
     outcome
 }
 
@@ -302,7 +304,10 @@ fn write_baseline(outcome: &mut Outcome, path: &Path, category: &str) {
     };
     let written = std::fs::File::create(path).and_then(|file| {
         let mut out = std::io::BufWriter::new(file);
-        outcome.report(category, false).write(format, &mut out)?;
+        // A baseline holds every finding, past GitHub's limit on an upload too.
+        let mut report = outcome.report(category, false);
+        report.whole = true;
+        report.write(format, &mut out)?;
         std::io::Write::flush(&mut out)
     });
     if let Err(e) = written {

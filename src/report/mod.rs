@@ -34,6 +34,8 @@ pub struct Report<'a> {
     pub verbose: bool,
     /// Colours and Unicode art in human output.
     pub color: bool,
+    /// SARIF keeps every result (a baseline), not only the 25,000 GitHub takes.
+    pub whole: bool,
 }
 
 /// The output formats.

@@ -34,7 +34,11 @@ const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 /// # Errors
 /// The error of `out`.
 pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
-    let kept = within_limit(r.findings, MAX_RESULTS);
+    let kept = if r.whole {
+        r.findings.iter().collect()
+    } else {
+        within_limit(r.findings, MAX_RESULTS)
+    };
     let index: BTreeMap<&str, usize> = r
         .rules
         .rules
@@ -563,6 +567,7 @@ mod tests {
             category: "blogaudit/scan",
             verbose: false,
             color: false,
+            whole: false,
         };
         let log: Value =
             serde_json::from_str(&report.render(crate::report::Format::Sarif)).unwrap();
@@ -580,5 +585,16 @@ mod tests {
             .unwrap()
             .starts_with("3 of 25003 results are left out"));
         assert_eq!(run["invocations"][0]["executionSuccessful"], true);
+
+        // A baseline keeps them all, so that none of them is new to the next run.
+        let whole = Report {
+            whole: true,
+            ..report
+        };
+        let log: Value = serde_json::from_str(&whole.render(crate::report::Format::Sarif)).unwrap();
+        assert_eq!(
+            log["runs"][0]["results"].as_array().unwrap().len(),
+            MAX_RESULTS + 3
+        );
     }
 }
