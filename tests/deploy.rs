@@ -6,27 +6,12 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
-use common::{root, run_blogaudit_in_env, Run};
+use common::root;
 use serde_json::{json, Value};
 
 /// The namespace the webhook runs in (shared with `deploy/live/`).
 const NS: &str = "blogaudit";
-
-/// A clean environment: a fresh HOME (so no render cache is reused) and PATH (for kubectl).
-fn env(home: &Path) -> Vec<(String, String)> {
-    vec![
-        ("HOME".into(), home.display().to_string()),
-        ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
-    ]
-}
-
-fn blogaudit(cwd: &Path, home: &Path, args: &[&str]) -> Run {
-    let env = env(home);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    run_blogaudit_in_env(cwd, args, Some(&env))
-}
 
 /// `(rule, kind, namespace, name)` of every finding that is not suppressed.
 fn active_findings(report: &Value) -> Vec<(String, String, String, String)> {
@@ -58,23 +43,10 @@ fn problems(report: &Value) -> Vec<String> {
         .collect()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
-}
-
 #[test]
 fn the_deploy_manifests_scan_clean() {
     let home = tempfile::tempdir().expect("tempdir");
-    let run = blogaudit(
+    let run = common::run_blogaudit_isolated(
         &root(),
         home.path(),
         &["scan", "deploy/", "--format", "json"],
@@ -89,7 +61,7 @@ fn the_deploy_manifests_scan_clean() {
     // The webhook's manifests are part of that scan: the same tree with a writable root
     // filesystem for the webhook gives exactly that finding.
     let dir = tempfile::tempdir().expect("tempdir");
-    copy_dir(&root().join("deploy"), &dir.path().join("deploy"));
+    common::copy_tree(&root().join("deploy"), &dir.path().join("deploy"));
     let file = dir.path().join("deploy/webhook/deployment.yaml");
     let text = std::fs::read_to_string(&file).expect("deployment.yaml");
     assert_eq!(text.matches("readOnlyRootFilesystem: true").count(), 1);
@@ -101,7 +73,7 @@ fn the_deploy_manifests_scan_clean() {
         ),
     )
     .expect("write");
-    let run = blogaudit(
+    let run = common::run_blogaudit_isolated(
         dir.path(),
         home.path(),
         &["scan", "deploy/", "--format", "json"],
@@ -206,7 +178,7 @@ fn group_resource(kind: &str) -> (&'static str, &'static str) {
 /// `(group, resource)` of every kind that a rule the webhook runs (source W) checks.
 fn webhook_rule_kinds() -> BTreeSet<(String, String)> {
     let home = tempfile::tempdir().expect("tempdir");
-    let run = blogaudit(&root(), home.path(), &["rules", "--json"]);
+    let run = common::run_blogaudit_isolated(&root(), home.path(), &["rules", "--json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let mut out = BTreeSet::new();
     for rule in run.json().as_array().expect("rules") {
@@ -376,7 +348,7 @@ fn the_webhook_role_only_reads_the_kinds_of_its_cache() {
     }
     // The webhook caches the kinds its rules look up (`lookups`), and nothing else.
     let home = tempfile::tempdir().expect("tempdir");
-    let run = blogaudit(&root(), home.path(), &["rules", "--json"]);
+    let run = common::run_blogaudit_isolated(&root(), home.path(), &["rules", "--json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let cache: BTreeSet<String> = run
         .json()

@@ -37,18 +37,6 @@ fn fix_dir(dir: &Path, paths: &[&str], s: &Settings) -> (Outcome, Summary) {
     blogaudit::pipeline::fix::run(&options(dir, paths), &Selection::default(), s)
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from).into_iter().flatten() {
-        let rel = e.path().strip_prefix(from).unwrap();
-        let dest = to.join(rel);
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
-
 /// Every file under `dir`, relative path → text.
 fn texts(dir: &Path) -> BTreeMap<String, String> {
     walkdir::WalkDir::new(dir)
@@ -317,7 +305,7 @@ fn plan_json_and_kustomize_inputs_are_never_edited() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&fixtures().join("kustomize"), dir.path());
+    common::copy_tree(&fixtures().join("kustomize"), dir.path());
     let before = texts(dir.path());
     let (_, summary) = fix_dir(dir.path(), &["base"], &settings(Mode::All, &[], false));
     assert_eq!(texts(dir.path()), before);
@@ -417,7 +405,7 @@ fn removed_lines(diff: &str) -> Vec<u32> {
 #[test]
 fn fixing_the_broken_sample_removes_every_fixable_finding_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&common::root().join("samples/blog-broken"), dir.path());
+    common::copy_tree(&common::root().join("samples/blog-broken"), dir.path());
     let before = texts(dir.path());
 
     // --dry-run: a diff, nothing written.
@@ -494,7 +482,7 @@ fn fixing_the_broken_sample_removes_every_fixable_finding_and_nothing_else() {
 #[test]
 fn fix_alone_on_the_broken_sample_leaves_every_unsafe_fix() {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&common::root().join("samples/blog-broken"), dir.path());
+    common::copy_tree(&common::root().join("samples/blog-broken"), dir.path());
     let (outcome, summary) = fix_dir(dir.path(), &["."], &settings(Mode::Safe, &[], false));
     assert!(!summary.files.is_empty());
     let rules = common::builtin_rules();

@@ -41,23 +41,6 @@ fn findings(report: &Value) -> BTreeSet<Key> {
         .collect()
 }
 
-/// An environment with no AWS or kubeconfig of the machine's: HOME is a fresh directory.
-fn env(home: &Path) -> Vec<(String, String)> {
-    vec![
-        ("HOME".into(), home.display().to_string()),
-        ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
-        (
-            "AWS_CONFIG_FILE".into(),
-            home.join("no-aws-config").display().to_string(),
-        ),
-        (
-            "AWS_SHARED_CREDENTIALS_FILE".into(),
-            home.join("no-aws-credentials").display().to_string(),
-        ),
-        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-    ]
-}
-
 /// Runs `blogaudit live` against `api` through a kubeconfig context `test`.
 fn live(api: &KubeApi, home: &Path, args: &[&str]) -> Run {
     live_with(api, home, args, None)
@@ -76,14 +59,12 @@ fn live_with(api: &KubeApi, home: &Path, args: &[&str], token: Option<&str>) -> 
         "kubernetes",
     ];
     all.extend_from_slice(args);
-    let env = env(home);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    run_blogaudit_in_env(&root(), &all, Some(&env))
+    common::run_blogaudit_isolated(&root(), home, &all)
 }
 
 fn scan(dir: &Path, config: &Path) -> Value {
     let home = tempfile::tempdir().expect("tempdir");
-    let env = env(home.path());
+    let env = common::isolated_env(home.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let dir = dir.display().to_string();
     let config = config.display().to_string();
@@ -379,7 +360,7 @@ fn an_unreachable_server_and_an_unknown_context_exit_2_with_help() {
     let api = KubeApi::start();
     let kubeconfig = api.kubeconfig(home.path(), "test", None);
     drop(api);
-    let env = env(home.path());
+    let env = common::isolated_env(home.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let k = kubeconfig.display().to_string();
     let run = run_blogaudit_in_env(
@@ -682,7 +663,7 @@ fn the_kubeconfig_flag_wins_over_kubeconfig_and_the_report_names_it() {
     let home = tempfile::tempdir().expect("tempdir");
     let kubeconfig = api.kubeconfig(home.path(), "test", None);
     let k = kubeconfig.display().to_string();
-    let mut env = env(home.path());
+    let mut env = common::isolated_env(home.path());
     env.push((
         "KUBECONFIG".into(),
         home.path().join("elsewhere").display().to_string(),
@@ -717,7 +698,7 @@ fn without_aws_credentials_the_cluster_is_audited_and_the_account_is_named_as_sk
     let home = tempfile::tempdir().expect("tempdir");
     let kubeconfig = api.kubeconfig(home.path(), "test", None);
     let k = kubeconfig.display().to_string();
-    let mut env = env(home.path());
+    let mut env = common::isolated_env(home.path());
     env.push(("AWS_REGION".into(), "eu-west-1".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let run = run_blogaudit_in_env(
@@ -1066,7 +1047,7 @@ fn the_cronjob_roles_allow_every_call_of_an_applying_run_and_write_reports_only(
 #[test]
 fn the_deploy_manifests_scan_clean() {
     let home = tempfile::tempdir().expect("tempdir");
-    let env = env(home.path());
+    let env = common::isolated_env(home.path());
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let run = run_blogaudit_in_env(
         &root(),

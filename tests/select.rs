@@ -13,23 +13,11 @@ use serde_json::Value;
 /// A copy of `samples/blog-broken/k8s` in a fresh directory.
 fn broken_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    copy_tree(
+    common::copy_tree(
         &root().join("samples/blog-broken/k8s"),
         &dir.path().join("k8s"),
     );
     dir
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from).into_iter().flatten() {
-        let rel = entry.path().strip_prefix(from).expect("under from");
-        let dest = to.join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).expect("mkdir");
-        } else {
-            std::fs::copy(entry.path(), &dest).expect("copy");
-        }
-    }
 }
 
 /// `(rule, kind/namespace/name, field path) → (fingerprint, line)` of a JSON report.

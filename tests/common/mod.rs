@@ -207,3 +207,41 @@ spec:
   ports:
   - port: 80
 ";
+
+/// Copies the tree under `from` into `to` (directories made as needed).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from).into_iter().flatten() {
+        let rel = entry.path().strip_prefix(from).expect("under from");
+        let dest = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// An environment with nothing of the machine's but PATH: HOME is `home` (so no render cache
+/// or kubeconfig is reused), and no AWS configuration, credentials or instance metadata.
+pub fn isolated_env(home: &Path) -> Vec<(String, String)> {
+    vec![
+        ("HOME".into(), home.display().to_string()),
+        ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+        (
+            "AWS_CONFIG_FILE".into(),
+            home.join("no-aws-config").display().to_string(),
+        ),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE".into(),
+            home.join("no-aws-credentials").display().to_string(),
+        ),
+        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+    ]
+}
+
+/// [`run_blogaudit_in_env`] with [`isolated_env`].
+pub fn run_blogaudit_isolated(cwd: &Path, home: &Path, args: &[&str]) -> Run {
+    let env = isolated_env(home);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    run_blogaudit_in_env(cwd, args, Some(&env))
+}
