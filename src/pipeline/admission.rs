@@ -135,7 +135,6 @@ impl Verdict {
 struct View {
     prepared: Prepared,
     generation: u64,
-    objects: usize,
     built: Instant,
 }
 
@@ -173,7 +172,6 @@ impl Admission {
             view: RwLock::new(Arc::new(View {
                 prepared,
                 generation: 0,
-                objects: 0,
                 built: Instant::now(),
             })),
         }
@@ -203,29 +201,17 @@ impl Admission {
             .collect()
     }
 
-    /// The kinds the rules judge: what the webhook should be registered for.
-    #[must_use]
-    pub fn judged_kinds(&self) -> BTreeSet<String> {
-        self.rules
-            .rules
-            .iter()
-            .flat_map(|r| r.meta.kinds.iter().cloned())
-            .collect()
-    }
-
     /// Prepares the rules over `objects` (the cache at `generation`) and makes that the view
     /// every later review reads. A generation older than the current one is ignored.
     pub fn refresh(&self, objects: Vec<Resource>, generation: u64) {
         if generation < self.generation() {
             return;
         }
-        let count = objects.len();
         let inventory = Inventory::new(objects);
         let prepared = Prepared::new(&self.rules, &inventory, &self.config_data);
         let view = Arc::new(View {
             prepared,
             generation,
-            objects: count,
             built: Instant::now(),
         });
         let mut current = self
@@ -243,11 +229,10 @@ impl Admission {
         self.current().generation
     }
 
-    /// Objects in the current view, and seconds since it was prepared.
+    /// Seconds since the current view was prepared.
     #[must_use]
-    pub fn view_size_and_age(&self) -> (usize, f64) {
-        let v = self.current();
-        (v.objects, v.built.elapsed().as_secs_f64())
+    pub fn view_age(&self) -> f64 {
+        self.current().built.elapsed().as_secs_f64()
     }
 
     fn current(&self) -> Arc<View> {

@@ -193,7 +193,7 @@ impl Shared {
     }
 
     fn gauges(&self) -> CacheGauges {
-        let (_, age) = self.admission.view_size_and_age();
+        let age = self.admission.view_age();
         match self.cache.get() {
             Some(c) => CacheGauges {
                 objects: c.counts(),
