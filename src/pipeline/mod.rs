@@ -198,8 +198,12 @@ pub fn prepare_rules(opts: &Options) -> (Config, RuleSet, Vec<Diagnostic>) {
 /// A whole run over files: config, rules, load, evaluate, suppress, select.
 #[must_use]
 pub fn run(opts: &Options, selection: &Selection) -> Outcome {
+    let started = Instant::now();
     let (config, rules, diagnostics) = prepare_rules(opts);
-    run_with(opts, selection, config, rules, diagnostics)
+    let prepared = started.elapsed();
+    let mut outcome = run_with(opts, selection, config, rules, diagnostics);
+    outcome.timings.insert(0, ("rules", prepared));
+    outcome
 }
 
 /// [`run`] with config and rules already loaded (tests and benchmarks reuse them).

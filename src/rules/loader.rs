@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use include_dir::{include_dir, Dir};
+use rayon::prelude::*;
 
 use super::meta::{self, RuleMeta};
 use crate::model::{Diagnostic, Pos};
@@ -141,7 +142,9 @@ impl RuleSet {
                 diags.push(rego_error(path, &e.to_string()));
             }
         }
-        let mut rules: Vec<CompiledRule> = Vec::new();
+        // METADATA first, in order (a duplicate ID is the later one), then each rule compiled
+        // on its own, in parallel: a rule's engine is the shared libraries plus its policy.
+        let mut ready: Vec<(RuleSource, RuleMeta)> = Vec::new();
         for src in sources {
             let meta = match meta::parse(&src.text, &src.folder) {
                 Ok(m) => m,
@@ -155,7 +158,7 @@ impl RuleSet {
                     continue;
                 }
             };
-            if rules.iter().any(|r| r.meta.id == meta.id) {
+            if ready.iter().any(|(_, m)| m.id == meta.id) {
                 diags.push(
                     Diagnostic::error(
                         "rule-error",
@@ -170,97 +173,16 @@ impl RuleSet {
                 diags.push(d);
                 continue;
             }
-            let mut meta = meta;
-            // The built-in rules are held to their declaration by their fixtures and the
-            // differential test: none declared means none read.
-            if src.builtin && meta.lookups.is_none() {
-                meta.lookups = Some(Vec::new());
-            }
-            let mut engine = base.clone();
-            let package = match engine.add_policy(src.path.clone(), src.text.clone()) {
-                Ok(p) => p,
-                Err(e) => {
-                    diags.push(rego_error(&src.path, &e.to_string()));
-                    continue;
-                }
-            };
-            let expected = format!("data.blogaudit.{}", meta.id);
-            if package != expected {
-                diags.push(
-                    Diagnostic::error(
-                        "rule-error",
-                        format!(
-                            "package is `{package}`, expected `package blogaudit.{}`",
-                            meta.id
-                        ),
-                    )
-                    .in_file(&src.path)
-                    .help("the package names the rule: `package blogaudit.<ID>`"),
-                );
-                continue;
-            }
-            let query = format!("{expected}.violation");
-            // Evaluate once on an empty input so that compile errors surface now, not per resource.
-            engine.set_input(regorus::Value::new_object());
-            if let Err(e) = engine.eval_rule(query.clone()) {
-                diags.push(rego_error(&src.path, &e.to_string()));
-                continue;
-            }
-            let wanted = if src.builtin {
-                compilation.builtin
-            } else {
-                compilation.user
-            };
-            // A user rule with a form the RVM mis-evaluates stays in the interpreter, and the
-            // warning says where and what to write instead.
-            let risky = if wanted && !src.builtin {
-                risky_forms(&src.text)
-            } else {
-                Vec::new()
-            };
-            if let Some((pos, what)) = risky.first() {
-                diags.push(
-                    Diagnostic::warning(
-                        "rule-error",
-                        format!(
-                            "{}: {what} ({} such place(s)) can be mis-evaluated by the compiled evaluator, so this rule runs in the interpreter",
-                            meta.id,
-                            risky.len()
-                        ),
-                    )
-                    .in_file(&src.path)
-                    .at(*pos)
-                    .help("write `x = expr` in rule bodies, and move a loop that `else` follows into a rule of its own (rules/README.md)"),
-                );
-            }
-            let program = if wanted && risky.is_empty() {
-                match compile_program(&mut engine, &query) {
-                    Ok(p) => Some(p),
-                    Err(e) => {
-                        // The interpreter still runs it; say why it is not compiled.
-                        diags.push(
-                            Diagnostic::warning(
-                                "rule-error",
-                                format!(
-                                    "{}: cannot compile for the RVM, it runs in the interpreter: {}",
-                                    meta.id,
-                                    e.trim()
-                                ),
-                            )
-                            .in_file(&src.path),
-                        );
-                        None
-                    }
-                }
-            } else {
-                None
-            };
-            rules.push(CompiledRule {
-                meta,
-                engine,
-                query,
-                program,
-            });
+            ready.push((src, meta));
+        }
+        let compiled: Vec<(Option<CompiledRule>, Vec<Diagnostic>)> = ready
+            .into_par_iter()
+            .map(|(src, meta)| compile_rule(&base, &src, meta, compilation))
+            .collect();
+        let mut rules: Vec<CompiledRule> = Vec::new();
+        for (rule, more) in compiled {
+            rules.extend(rule);
+            diags.extend(more);
         }
         rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
         (Self { rules }, diags)
@@ -273,6 +195,109 @@ impl RuleSet {
             .iter()
             .find(|r| r.meta.id.eq_ignore_ascii_case(id))
     }
+}
+
+/// Compiles one rule on the shared libraries of `base`: its engine, its query, and its RVM
+/// program when it runs compiled. Problems come back as diagnostics.
+fn compile_rule(
+    base: &regorus::Engine,
+    src: &RuleSource,
+    meta: RuleMeta,
+    compilation: Compilation,
+) -> (Option<CompiledRule>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut meta = meta;
+    // The built-in rules are held to their declaration by their fixtures and the
+    // differential test: none declared means none read.
+    if src.builtin && meta.lookups.is_none() {
+        meta.lookups = Some(Vec::new());
+    }
+    let mut engine = base.clone();
+    let package = match engine.add_policy(src.path.clone(), src.text.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            diags.push(rego_error(&src.path, &e.to_string()));
+            return (None, diags);
+        }
+    };
+    let expected = format!("data.blogaudit.{}", meta.id);
+    if package != expected {
+        diags.push(
+            Diagnostic::error(
+                "rule-error",
+                format!(
+                    "package is `{package}`, expected `package blogaudit.{}`",
+                    meta.id
+                ),
+            )
+            .in_file(&src.path)
+            .help("the package names the rule: `package blogaudit.<ID>`"),
+        );
+        return (None, diags);
+    }
+    let query = format!("{expected}.violation");
+    // Evaluate once on an empty input so that compile errors surface now, not per resource.
+    engine.set_input(regorus::Value::new_object());
+    if let Err(e) = engine.eval_rule(query.clone()) {
+        diags.push(rego_error(&src.path, &e.to_string()));
+        return (None, diags);
+    }
+    let wanted = if src.builtin {
+        compilation.builtin
+    } else {
+        compilation.user
+    };
+    // A user rule with a form the RVM mis-evaluates stays in the interpreter, and the
+    // warning says where and what to write instead.
+    let risky = if wanted && !src.builtin {
+        risky_forms(&src.text)
+    } else {
+        Vec::new()
+    };
+    if let Some((pos, what)) = risky.first() {
+        diags.push(
+                Diagnostic::warning(
+                    "rule-error",
+                    format!(
+                        "{}: {what} ({} such place(s)) can be mis-evaluated by the compiled evaluator, so this rule runs in the interpreter",
+                        meta.id,
+                        risky.len()
+                    ),
+                )
+                .in_file(&src.path)
+                .at(*pos)
+                .help("write `x = expr` in rule bodies, and move a loop that `else` follows into a rule of its own (rules/README.md)"),
+            );
+    }
+    let program = if wanted && risky.is_empty() {
+        match compile_program(&mut engine, &query) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                // The interpreter still runs it; say why it is not compiled.
+                diags.push(
+                    Diagnostic::warning(
+                        "rule-error",
+                        format!(
+                            "{}: cannot compile for the RVM, it runs in the interpreter: {}",
+                            meta.id,
+                            e.trim()
+                        ),
+                    )
+                    .in_file(&src.path),
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let rule = CompiledRule {
+        meta,
+        engine,
+        query,
+        program,
+    };
+    (Some(rule), diags)
 }
 
 /// Where `text` uses a form that regorus's compiler mis-evaluates, and which.
