@@ -190,6 +190,13 @@ impl Admission {
         &self.rules
     }
 
+    /// Whether every rule runs compiled, so that one evaluation is bounded by the VM's
+    /// instruction budget (an interpreted user rule is bounded by time only).
+    #[must_use]
+    pub fn bounded(&self) -> bool {
+        self.rules.rules.iter().all(|r| r.program.is_some())
+    }
+
     /// The kinds the rules read from the cluster: what the cache must hold. (A user rule that
     /// declares no `lookups` sees only these at admission.)
     #[must_use]

@@ -41,6 +41,12 @@ use metrics::{CacheGauges, Metrics, Outcome};
 /// with 413.
 pub const BODY_LIMIT: usize = 3 * 1024 * 1024;
 
+/// Largest review judged on the async worker that read it, when every rule runs compiled:
+/// its evaluation is short and bounded, and handing it to another thread and back would cost
+/// more than it does. Larger reviews, and any review under interpreted rules, are judged on
+/// the blocking pool, where the deadline can answer in their place.
+pub const INLINE_LIMIT: usize = 32 * 1024;
+
 /// What a review answers when it cannot be judged in time or at all.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Failure {
@@ -122,6 +128,8 @@ pub struct Shared {
     /// One permit per core: how many reviews are evaluated at once. The others wait (within
     /// their deadline) instead of each taking a blocking thread and a set of evaluators.
     pub evaluations: Arc<tokio::sync::Semaphore>,
+    /// Every rule runs compiled: a small review may be judged inline ([`INLINE_LIMIT`]).
+    pub inline: bool,
 }
 
 impl Shared {
@@ -141,6 +149,7 @@ impl Shared {
             return Err(WebhookError::Rules(errors.join("; ")));
         }
         Ok(Self {
+            inline: admission.bounded(),
             admission,
             metrics: Metrics::default(),
             cache: OnceLock::new(),
@@ -353,6 +362,10 @@ async fn judge(
         request.kind.kind, request.subject.namespace, request.subject.name
     );
     let unsure = shared.unsure();
+    if shared.inline && body.len() <= INLINE_LIMIT {
+        let verdict = shared.admission.judge(request.subject, &unsure);
+        return answer(shared, started, &uid, &what, &verdict);
+    }
     let worker = Arc::clone(shared);
     let task = async move {
         // Held until the evaluation ends, even when the deadline has answered first.
@@ -385,15 +398,20 @@ async fn judge(
             );
         }
     };
+    answer(shared, started, &uid, &what, &verdict)
+}
+
+/// The answer to a judged review, counted and logged.
+fn answer(shared: &Shared, started: Instant, uid: &str, what: &str, verdict: &Verdict) -> Response {
     if !verdict.errors.is_empty() && verdict.denials.is_empty() {
         let why = format!(
             "{} could not be judged whole: {}",
             what,
             verdict.errors.join("; ")
         );
-        return fail(shared, started, &uid, &why);
+        return fail(shared, started, uid, &why);
     }
-    let outcome = record(shared, &verdict);
+    let outcome = record(shared, verdict);
     shared.metrics.review(outcome, started.elapsed());
     if outcome == Outcome::Denied {
         let rules: BTreeSet<&str> = verdict
@@ -405,7 +423,7 @@ async fn judge(
     } else {
         tracing::debug!(uid = %uid, object = %what, result = ?outcome, "reviewed");
     }
-    (StatusCode::OK, json_body(&review::response(&uid, &verdict))).into_response()
+    (StatusCode::OK, json_body(&review::response(uid, verdict))).into_response()
 }
 
 /// The review's outcome, with its findings counted.
