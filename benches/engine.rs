@@ -97,6 +97,7 @@ fn main() {
 
     let mut all = Vec::new();
     let mut reviews = Vec::new();
+    let mut per_rule_lines = Vec::new();
     for rules in [&compiled, &interpreted] {
         let prepared = Prepared::new(rules, &inventory, &config);
         let times: Vec<Duration> = (0..runs)
@@ -115,14 +116,27 @@ fn main() {
             .filter(|r| r.kind == "Deployment")
             .collect();
         let mut latencies = Vec::with_capacity(deployments.len() * rounds as usize);
+        let mut spent = vec![Duration::ZERO; prepared.rule_ids().len()];
         for _ in 0..rounds {
             for d in &deployments {
                 let t = Instant::now();
-                std::hint::black_box(prepared.evaluate_one(d));
+                std::hint::black_box(prepared.evaluate_one_timed(d, &mut spent));
                 latencies.push(t.elapsed());
             }
         }
         latencies.sort();
+        let count = latencies.len().max(1) as f64;
+        let mut per_rule: Vec<(&str, Duration)> =
+            prepared.rule_ids().into_iter().zip(spent).collect();
+        per_rule.sort_by_key(|r| std::cmp::Reverse(r.1));
+        per_rule.truncate(8);
+        per_rule_lines.push(
+            per_rule
+                .iter()
+                .map(|(id, t)| format!("{id} {:.1} µs", t.as_secs_f64() * 1e6 / count))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
         reviews.push(latencies);
     }
     println!(
@@ -142,4 +156,7 @@ fn main() {
         "\n{} reviews per evaluator; webhook budget: 100 µs at p99",
         reviews[0].len()
     );
+    for (label, line) in ["compiled", "interpreter"].iter().zip(&per_rule_lines) {
+        println!("slowest rules per review ({label}): {line}");
+    }
 }
