@@ -14,6 +14,10 @@
 
 mod common;
 
+/// The allocator the `blogaudit` binary runs with, so that this measures what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
