@@ -363,8 +363,14 @@ async fn judge(
     );
     let unsure = shared.unsure();
     if shared.inline && body.len() <= INLINE_LIMIT {
-        let verdict = shared.admission.judge(request.subject, &unsure);
-        return answer(shared, started, &uid, &what, &verdict);
+        // A panic in judging answers by the failure mode, as it does on the blocking pool.
+        let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            shared.admission.judge(request.subject, &unsure)
+        }));
+        return match judged {
+            Ok(verdict) => answer(shared, started, &uid, &what, &verdict),
+            Err(_) => fail(shared, started, &uid, "the evaluation failed: it panicked"),
+        };
     }
     let worker = Arc::clone(shared);
     let task = async move {
