@@ -125,8 +125,9 @@ pub struct Shared {
     pub failure: Failure,
     pub deadline: Duration,
     pub stale_after: Duration,
-    /// One permit per core: how many reviews are evaluated at once. The others wait (within
-    /// their deadline) instead of each taking a blocking thread and a set of evaluators.
+    /// One permit per core: how many reviews are evaluated at once on the blocking pool. The
+    /// others wait (within their deadline) instead of each taking a blocking thread and a set
+    /// of evaluators. (Reviews judged inline are bounded by the async workers, one per core.)
     pub evaluations: Arc<tokio::sync::Semaphore>,
     /// Every rule runs compiled: a small review may be judged inline ([`INLINE_LIMIT`]).
     pub inline: bool,
