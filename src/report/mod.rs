@@ -107,8 +107,12 @@ where
 /// Writes `value` as pretty JSON with a final line break, as `serde_json::to_string_pretty`
 /// and a `\n` would, without the string.
 pub(crate) fn write_pretty(out: &mut dyn Write, value: &impl Serialize) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
-    out.write_all(b"\n")
+    // A buffer of a known type: the serializer's many small writes are copies into it, not
+    // calls through `dyn Write`.
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    serde_json::to_writer_pretty(&mut out, value)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// The base URL of the rule docs (`helpUri`).

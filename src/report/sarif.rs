@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use rayon::prelude::*;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
@@ -19,6 +20,10 @@ use super::{docs_url, write_pretty, Lazy, Report};
 use crate::fix::FileText;
 use crate::model::{Diagnostic, Finding, Level, Severity, Span};
 use crate::rules::RuleMeta;
+
+/// Results made at once, in parallel, between writes: enough to keep every core busy, few
+/// enough that what is held at once stays small.
+const BATCH: usize = 2048;
 
 /// GitHub code scanning ingests at most this many results per run.
 pub const MAX_RESULTS: usize = 25_000;
@@ -47,12 +52,24 @@ pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
         .map(|(i, c)| (c.meta.id.as_str(), i))
         .collect();
     let log = serde_json::to_value(log(r, kept.len()))?;
-    // The file of the last fix, made ready once for the fixes of all its results (they come
-    // file by file).
-    let file = RefCell::new(None);
+    // Results are made a batch at a time, in parallel by file (a file is made ready once for
+    // the fixes of all its results), and written in order before the next batch is made.
     let results = Lazy(|| {
-        kept.iter()
-            .map(|f| result(f, index.get(f.rule_id.as_str()).copied(), r, &file))
+        kept.chunks(BATCH).flat_map(|batch| {
+            let made: Vec<Vec<SarifResult>> = batch
+                .chunk_by(|a, b| a.file() == b.file())
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|same_file| {
+                    let file = RefCell::new(None);
+                    same_file
+                        .iter()
+                        .map(|f| result(f, index.get(f.rule_id.as_str()).copied(), r, &file))
+                        .collect()
+                })
+                .collect();
+            made.into_iter().flatten()
+        })
     });
     write_pretty(
         out,
