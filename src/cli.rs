@@ -170,8 +170,8 @@ pub struct ScanArgs {
     /// its own, e.g. `blogaudit/scan/terraform`, so code scanning keeps them apart.
     #[arg(long, value_name = "NAME", default_value = "blogaudit/scan")]
     pub category: String,
-    /// Render every kustomize root again instead of reading the render cache
-    /// ($XDG_CACHE_HOME/blogaudit or ~/.cache/blogaudit), and keep nothing there.
+    /// Scan afresh: reuse no earlier scan's results and no rendered kustomize root from the
+    /// cache ($XDG_CACHE_HOME/blogaudit or ~/.cache/blogaudit), and keep nothing there.
     #[arg(long)]
     pub no_cache: bool,
     /// A values file for every Helm chart, after the chart's values.yaml (repeatable).
@@ -378,6 +378,12 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
     } else {
         pipeline::run(&opts, &selection)
     };
+    if outcome.reused && args.verbose {
+        eprintln!(
+            "note: no input changed since an earlier scan, so its results were reused: no file \
+             was parsed, rendered or checked again (`--no-cache` scans afresh)"
+        );
+    }
     let mut report = outcome.report(&args.category, args.verbose);
     let started = std::time::Instant::now();
     // With --dry-run standard output carries the diff only.

@@ -139,9 +139,26 @@ impl Env {
 
     /// `blogaudit scan . ARGS` in the tree: exit code, standard output.
     fn scan(&self, args: &[&str]) -> (i32, String) {
+        self.scan_at(".", args)
+    }
+
+    /// A scan of `path` (relative to the tree), from the tree's root.
+    fn scan_at(&self, path: &str, args: &[&str]) -> (i32, String) {
+        let (code, stdout, _) = self.run_at(path, args);
+        (code, stdout)
+    }
+
+    /// Whether a scan of `path` reuses an earlier scan's results (what `--verbose` says).
+    fn reuses(&self, path: &str) -> bool {
+        let (_, _, stderr) = self.run_at(path, &["--verbose", "--format", "json"]);
+        stderr.contains("its results were reused")
+    }
+
+    /// A scan of `path`: exit code, standard output and standard error.
+    fn run_at(&self, path: &str, args: &[&str]) -> (i32, String, String) {
         let out = Command::new(env!("CARGO_BIN_EXE_blogaudit"))
             .arg("scan")
-            .arg(".")
+            .arg(path)
             .args(args)
             .current_dir(self.tree.path())
             .env("XDG_CACHE_HOME", self.cache.path())
@@ -152,15 +169,25 @@ impl Env {
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     }
 
     fn json(&self, extra: &[&str]) -> (i32, Value) {
+        self.json_at(".", extra)
+    }
+
+    fn json_at(&self, path: &str, extra: &[&str]) -> (i32, Value) {
         let mut args = vec!["--format", "json"];
         args.extend(extra);
-        let (code, out) = self.scan(&args);
+        let (code, out) = self.scan_at(path, &args);
         let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
         (code, v)
+    }
+
+    /// The entries of the scan cache.
+    fn scan_entries(&self) -> usize {
+        fs::read_dir(self.cache.path().join("blogaudit/scan")).map_or(0, Iterator::count)
     }
 
     /// The `kubectl kustomize` runs so far.
@@ -401,17 +428,24 @@ fn a_warm_rescan_runs_no_kubectl() {
     let (_, cold) = env.json(&["--verbose"]);
     assert_eq!(env.renders(), 4);
     let runs = env.kubectl_runs();
+    // Nothing changed: the scan cache gives the same report, and nothing is rendered.
     let (_, warm) = env.json(&["--verbose"]);
     assert_eq!(env.kubectl_runs(), runs, "a warm scan ran kubectl");
+    assert_eq!(cold, warm);
+    assert!(env.reuses("."));
+
+    // A new file is a change: the tree is scanned again, its roots from the render cache.
+    write(env.tree.path(), "README.md", "# deploy\n");
+    let (_, _, stderr) = env.run_at(".", &["--verbose", "--format", "json"]);
+    assert!(!stderr.contains("its results were reused"), "{stderr}");
+    assert_eq!(env.kubectl_runs(), runs, "a render-cache scan ran kubectl");
+    let (_, rescanned) = env.json(&["--verbose"]);
     assert!(
-        note(&warm).starts_with("kustomize: 4 root(s) rendered, 4 from the render cache"),
+        note(&rescanned).starts_with("kustomize: 4 root(s) rendered, 4 from the render cache"),
         "{}",
-        note(&warm)
+        note(&rescanned)
     );
-    assert_eq!(cold["findings"], warm["findings"]);
-    // The human report says it with --verbose.
-    let (_, human) = env.scan(&["--verbose"]);
-    assert!(human.contains("4 from the render cache"), "{human}");
+    assert_eq!(cold["findings"], rescanned["findings"]);
 
     // Changing a file the base reads renders the roots that read it again.
     let moved = format!("# moved down a line\n{DEPLOYMENT}");
@@ -433,13 +467,71 @@ fn a_warm_rescan_runs_no_kubectl() {
         note(&patched)
     );
 
-    // --no-cache renders every root and keeps nothing new.
+    // --no-cache renders every root, reuses no results and keeps nothing new.
     let entries =
         || fs::read_dir(env.cache.path().join("blogaudit/kustomize")).map_or(0, Iterator::count);
-    let before = entries();
-    let (_, _) = env.json(&["--no-cache"]);
+    let before = (entries(), env.scan_entries());
+    let (_, _, stderr) = env.run_at(".", &["--no-cache", "--verbose"]);
     assert_eq!(env.renders(), 13);
-    assert_eq!(entries(), before);
+    assert_eq!((entries(), env.scan_entries()), before);
+    assert!(!stderr.contains("its results were reused"), "{stderr}");
+}
+
+#[test]
+fn the_scan_cache_sees_a_base_outside_the_scanned_path() {
+    let env = Env::new(TREE);
+    let (_, cold) = env.json_at("overlays/a", &[]);
+    assert_eq!(placed(&cold, "BA160")[0].1, 17);
+    assert!(env.reuses("overlays/a"));
+    // The base is outside `overlays/a`, and a scan of it reads it: a change is seen.
+    let moved = format!("# moved down a line\n{DEPLOYMENT}");
+    write(env.tree.path(), "base/deployment.yaml", &moved);
+    assert!(!env.reuses("overlays/a"));
+    let (_, changed) = env.json_at("overlays/a", &[]);
+    assert_eq!(placed(&changed, "BA160")[0].1, 18);
+}
+
+#[test]
+fn the_scan_cache_sees_a_terraform_module_outside_the_scanned_path() {
+    let repo = |scan_on_push: bool| {
+        format!("resource \"aws_ecr_repository\" \"api\" {{\n  name = \"api\"\n  image_tag_mutability = \"IMMUTABLE\"\n  image_scanning_configuration {{\n    scan_on_push = {scan_on_push}\n  }}\n}}\n")
+    };
+    let env = Env::new(&[
+        (
+            "stack/main.tf",
+            "module \"registry\" {\n  source = \"../modules/registry\"\n}\n",
+        ),
+        ("modules/registry/main.tf", &repo(false)),
+        ("blogaudit.toml", ""),
+    ]);
+    let rules = |report: &Value| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| f["rule_id"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let (_, cold) = env.json_at("stack", &[]);
+    assert!(rules(&cold).contains(&"BA210".to_string()), "{cold:#}");
+    assert!(env.reuses("stack"));
+    write(env.tree.path(), "modules/registry/main.tf", &repo(true));
+    assert!(!env.reuses("stack"));
+    let (_, fixed) = env.json_at("stack", &[]);
+    assert!(!rules(&fixed).contains(&"BA210".to_string()), "{fixed:#}");
+}
+
+#[test]
+fn a_scan_with_an_error_is_not_kept() {
+    let env = Env::new(&[
+        ("broken.yaml", "kind: Service\nmetadata: [unclosed\n"),
+        ("blogaudit.toml", ""),
+    ]);
+    let (code, _) = env.json(&[]);
+    assert_eq!(code, 2);
+    assert_eq!(env.scan_entries(), 0);
+    assert!(!env.reuses("."));
+    assert_eq!(env.scan_entries(), 0);
 }
 
 #[test]

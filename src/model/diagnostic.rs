@@ -1,12 +1,12 @@
 //! Problems with the inputs of a run (not findings): a file that could not be read or parsed,
 //! a rule that does not compile, a value that cannot be known.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Pos;
 
 /// How much a diagnostic matters. Any `Error` makes the run untrustworthy (exit code 2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Error,
@@ -19,7 +19,7 @@ pub enum Level {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub level: Level,
-    /// Stable code, unique per kind of problem (see `tests/meta.rs`).
+    /// Stable code, unique per kind of problem (see `tests/meta.rs`); one of [`CODES`].
     pub code: &'static str,
     pub file: Option<String>,
     pub pos: Option<Pos>,
@@ -189,3 +189,42 @@ pub const CODES: &[(&str, &str)] = &[
         "which cluster, context and kubeconfig a live run audited",
     ),
 ];
+
+/// A [`Diagnostic`] as the scan cache keeps it; read back, its code must be one of [`CODES`].
+#[derive(Deserialize)]
+struct Stored {
+    level: Level,
+    code: String,
+    file: Option<String>,
+    pos: Option<Pos>,
+    message: String,
+    help: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Diagnostic {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Stored::deserialize(d)?
+            .try_into()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<Stored> for Diagnostic {
+    type Error = String;
+
+    fn try_from(d: Stored) -> Result<Self, String> {
+        let code = CODES
+            .iter()
+            .map(|(c, _)| *c)
+            .find(|c| *c == d.code)
+            .ok_or_else(|| format!("unknown diagnostic code `{}`", d.code))?;
+        Ok(Self {
+            level: d.level,
+            code,
+            file: d.file,
+            pos: d.pos,
+            message: d.message,
+            help: d.help,
+        })
+    }
+}

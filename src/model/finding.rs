@@ -1,6 +1,6 @@
 //! A finding: one rule violated by one resource at one field. Plain data for the reporters.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{Origin, PathSeg, Pos, Resource, Severity, Span};
@@ -13,6 +13,30 @@ pub enum Location {
     File { path: String, span: Span },
     /// An object with no file (a cluster object or an ARN).
     Object { reference: String },
+}
+
+/// [`Location`]'s fields as serialized, read as a plain struct: an internally tagged enum
+/// buffers every value before it reads the tag, and the scan cache reads millions.
+#[derive(Deserialize)]
+struct LocationFields {
+    #[serde(rename = "type")]
+    kind: String,
+    path: Option<String>,
+    span: Option<Span>,
+    reference: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Location {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let l = LocationFields::deserialize(d)?;
+        match (l.kind.as_str(), l.path, l.span, l.reference) {
+            ("file", Some(path), Some(span), None) => Ok(Self::File { path, span }),
+            ("object", None, None, Some(reference)) => Ok(Self::Object { reference }),
+            (kind, ..) => Err(serde::de::Error::custom(format!(
+                "not a location of type `{kind}`"
+            ))),
+        }
+    }
 }
 
 impl Location {
@@ -42,7 +66,7 @@ impl Location {
 }
 
 /// A mechanical change that fixes the finding: set the field at `path` to `value`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Fix {
     pub path: Vec<PathSeg>,
     pub value: Value,
@@ -64,7 +88,7 @@ pub struct Suppression {
 
 /// The identity of a resource: what a finding is about, what a suppression names, what an
 /// HTTPRoute's parent is. Displayed as `Kind/namespace/name` (`Kind/name` without one).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ResourceRef {
     pub kind: String,
     pub namespace: String,
@@ -72,7 +96,7 @@ pub struct ResourceRef {
 }
 
 /// A resource some rule checked, and where it is: the unit of a JUnit test case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checked {
     pub resource: ResourceRef,
     /// The whole resource (its first line in a file), or its object reference.
@@ -117,7 +141,7 @@ impl std::fmt::Display for ResourceRef {
 }
 
 /// One violation.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule_id: String,
     pub rule_name: String,
@@ -135,7 +159,7 @@ pub struct Finding {
     pub suppression: Option<Box<Suppression>>,
     /// The kustomize roots whose rendering gives this finding (display paths); empty for
     /// files checked as they are.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub roots: Vec<String>,
 }
 
@@ -173,5 +197,37 @@ impl Finding {
             Location::File { span, .. } => Some(*span),
             Location::Object { .. } => None,
         }
+    }
+}
+
+/// A [`Suppression`] as the scan cache keeps it.
+#[derive(Deserialize)]
+struct StoredSuppression {
+    source: String,
+    reason: String,
+    until: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Suppression {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        StoredSuppression::deserialize(d)?
+            .try_into()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<StoredSuppression> for Suppression {
+    type Error = String;
+
+    fn try_from(s: StoredSuppression) -> Result<Self, String> {
+        let source = ["annotation", "comment", "config"]
+            .into_iter()
+            .find(|known| *known == s.source)
+            .ok_or_else(|| format!("unknown suppression source `{}`", s.source))?;
+        Ok(Self {
+            source,
+            reason: s.reason,
+            until: s.until,
+        })
     }
 }

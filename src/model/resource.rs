@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A 1-based line and column (columns count Unicode code points).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Pos {
     pub line: u32,
     pub column: u32,
@@ -17,7 +17,7 @@ pub struct Pos {
 
 /// A region of a source file, from the start of a field (its key, when it has one) to the end
 /// of its value.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
     pub start: Pos,
     pub end: Pos,
@@ -56,6 +56,33 @@ pub enum PathSeg {
     Index(usize),
 }
 
+/// A string is a key, a number an index (as serialized). Written out rather than derived:
+/// an untagged enum buffers every value before it tries the variants, and the scan cache
+/// reads millions of steps.
+impl<'de> Deserialize<'de> for PathSeg {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Step;
+        impl serde::de::Visitor<'_> for Step {
+            type Value = PathSeg;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key (string) or an index (number)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PathSeg, E> {
+                Ok(PathSeg::Key(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<PathSeg, E> {
+                Ok(PathSeg::Key(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PathSeg, E> {
+                usize::try_from(v)
+                    .map(PathSeg::Index)
+                    .map_err(|_| E::custom("index out of range"))
+            }
+        }
+        d.deserialize_any(Step)
+    }
+}
+
 impl PathSeg {
     /// Parses a path step as Rego returns it: strings are keys, numbers are indices.
     #[must_use]
@@ -88,7 +115,7 @@ pub fn pointer(path: &[PathSeg]) -> String {
 /// A source file as read, shared by every resource parsed from it.
 ///
 /// `text` is what reporters may show: Secret values are already masked in it.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SourceFile {
     /// Path relative to the scan root, with `/` separators (what SARIF and humans see).
     pub path: String,

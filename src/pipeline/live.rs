@@ -78,6 +78,7 @@ pub fn run(
         resources: snapshot.resources,
         files: Vec::new(),
         diagnostics: diags,
+        ..Loaded::default()
     };
     let outcome = run_loaded(opts, selection, config, rules, diagnostics, loaded);
     Ok(Audit {

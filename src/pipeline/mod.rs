@@ -12,6 +12,7 @@
 pub mod admission;
 pub mod fix;
 pub mod live;
+pub mod memo;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -117,6 +118,8 @@ pub struct Outcome {
     pub timings: Vec<(&'static str, Duration)>,
     /// CPU time of each rule, slowest first, for `--timings`.
     pub rule_time: Vec<(String, Duration)>,
+    /// The results are an earlier scan's, from the scan cache: no input changed since.
+    pub reused: bool,
 }
 
 impl Outcome {
@@ -195,18 +198,30 @@ pub fn prepare_rules(opts: &Options) -> (Config, RuleSet, Vec<Diagnostic>) {
     (config, rules, diagnostics)
 }
 
-/// A whole run over files: config, rules, load, evaluate, suppress, select.
+/// A whole run over files: config, rules, load, evaluate, suppress, select. When every input
+/// is unchanged since an earlier scan, that scan's results are reused ([`memo`]).
 #[must_use]
 pub fn run(opts: &Options, selection: &Selection) -> Outcome {
     let started = Instant::now();
+    let memo = memo::Memo::open(opts);
+    if let Some(entry) = memo.as_ref().and_then(memo::Memo::lookup) {
+        let outcome = reused(opts, entry, started.elapsed());
+        return finish(opts, selection, outcome);
+    }
     let (config, rules, diagnostics) = prepare_rules(opts);
     let prepared = started.elapsed();
-    let mut outcome = run_with(opts, selection, config, rules, diagnostics);
+    let (mut outcome, reads) = evaluate_files(opts, config, rules, diagnostics);
     outcome.timings.insert(0, ("rules", prepared));
-    outcome
+    if let Some(memo) = &memo {
+        let started = Instant::now();
+        memo.store(opts, &outcome, &reads);
+        outcome.timings.push(("cache", started.elapsed()));
+    }
+    finish(opts, selection, outcome)
 }
 
-/// [`run`] with config and rules already loaded (tests and benchmarks reuse them).
+/// [`run`] with config and rules already loaded (tests and benchmarks reuse them), and
+/// without the scan cache.
 #[must_use]
 pub fn run_with(
     opts: &Options,
@@ -215,6 +230,18 @@ pub fn run_with(
     rules: RuleSet,
     diagnostics: Vec<Diagnostic>,
 ) -> Outcome {
+    let (outcome, _) = evaluate_files(opts, config, rules, diagnostics);
+    finish(opts, selection, outcome)
+}
+
+/// Loads the files of `opts` and evaluates them: the outcome before selection, and what the
+/// load read outside the scanned paths.
+fn evaluate_files(
+    opts: &Options,
+    config: Config,
+    rules: RuleSet,
+    diagnostics: Vec<Diagnostic>,
+) -> (Outcome, source::Reads) {
     let started = Instant::now();
     let terraform = TerraformOptions {
         var_files: opts.var_files.clone(),
@@ -227,11 +254,39 @@ pub fn run_with(
             set: opts.helm_set.clone(),
         },
     };
-    let loaded = source::load_all(&opts.paths, &opts.base, &terraform, &render);
+    let mut loaded = source::load_all(&opts.paths, &opts.base, &terraform, &render);
+    let reads = std::mem::take(&mut loaded.reads);
     let load = started.elapsed();
-    let mut outcome = run_loaded(opts, selection, config, rules, diagnostics, loaded);
+    let mut outcome = evaluate(opts, config, rules, diagnostics, loaded);
     outcome.timings.insert(0, ("load", load));
-    outcome
+    (outcome, reads)
+}
+
+/// The outcome of an earlier scan, from the scan cache: its findings, diagnostics, checked
+/// resources and masked files, with this run's config and the rules that scan ran.
+fn reused(opts: &Options, entry: memo::Hit, lookup: Duration) -> Outcome {
+    // The entry holds the diagnostics of loading the config and rules: these are the same.
+    let mut ignored = Vec::new();
+    let config = load_config(opts, &mut ignored);
+    let mut rules = RuleSet::catalog(opts.rules.as_deref(), &entry.rules);
+    configure_rules(&mut rules, &config, &mut ignored);
+    // The same diagnostics as the scan that made them, so that the reports are the same.
+    let diagnostics = entry.diagnostics;
+    Outcome {
+        findings: entry.findings,
+        diagnostics,
+        rules,
+        files: entry
+            .files
+            .into_iter()
+            .map(|f| (f.path.clone(), Arc::new(f)))
+            .collect(),
+        config,
+        checked: entry.checked,
+        timings: vec![("cache", lookup)],
+        rule_time: Vec::new(),
+        reused: true,
+    }
 }
 
 /// Every stage after loading, over resources from any source.
@@ -239,6 +294,18 @@ pub fn run_with(
 pub fn run_loaded(
     opts: &Options,
     selection: &Selection,
+    config: Config,
+    rules: RuleSet,
+    diagnostics: Vec<Diagnostic>,
+    loaded: Loaded,
+) -> Outcome {
+    let outcome = evaluate(opts, config, rules, diagnostics, loaded);
+    finish(opts, selection, outcome)
+}
+
+/// Evaluates, suppresses and merges: the outcome before the baseline and selection.
+fn evaluate(
+    opts: &Options,
     config: Config,
     rules: RuleSet,
     mut diagnostics: Vec<Diagnostic>,
@@ -274,16 +341,22 @@ pub fn run_loaded(
     merge::rendered(&mut findings);
     diagnostics.sort_by(|a, b| (&a.file, a.pos, a.code).cmp(&(&b.file, b.pos, b.code)));
     lap("suppress");
-    let mut outcome = Outcome {
+    Outcome {
         findings,
         diagnostics,
         rules,
         files,
         config,
         checked: inventory.resources.iter().map(checked).collect(),
-        timings: Vec::new(),
+        timings,
         rule_time,
-    };
+        reused: false,
+    }
+}
+
+/// Writes the baseline, if asked, and selects the findings to report.
+fn finish(opts: &Options, selection: &Selection, mut outcome: Outcome) -> Outcome {
+    let started = Instant::now();
     if let Some(path) = &opts.write_baseline {
         write_baseline(&mut outcome, path, &opts.category);
     }
@@ -294,8 +367,7 @@ pub fn run_loaded(
         &opts.base,
     );
     outcome.diagnostics.extend(notes);
-    lap("select");
-    outcome.timings = timings;
+    outcome.timings.push(("select", started.elapsed()));
     outcome
 }
 

@@ -213,6 +213,7 @@ fn trace(dir: &Path, base: &Path, chart_shown: &str, output: &str) -> Loaded {
             .into_iter()
             .filter(|d| d.code != "not-kubernetes")
             .collect(),
+        ..Loaded::default()
     }
 }
 

@@ -2,6 +2,7 @@
 //!
 //! Only this stage reads files. Every problem becomes a [`Diagnostic`] and the other files go on.
 
+pub mod cache;
 pub mod helm;
 pub mod k8s;
 pub mod kustomize;
@@ -29,6 +30,8 @@ pub struct Loaded {
     pub resources: Vec<Resource>,
     pub files: Vec<Arc<SourceFile>>,
     pub diagnostics: Vec<Diagnostic>,
+    /// What the load read besides the scanned paths.
+    pub reads: Reads,
 }
 
 impl Loaded {
@@ -36,6 +39,30 @@ impl Loaded {
         self.resources.extend(other.resources);
         self.files.extend(other.files);
         self.diagnostics.extend(other.diagnostics);
+        self.reads.extend(other.reads);
+    }
+}
+
+/// What a load depended on besides the files under the scanned paths: what the scan cache
+/// finds unchanged before it reuses a scan's results (see `pipeline::memo`).
+#[derive(Debug, Default)]
+pub struct Reads {
+    /// Files read wherever they are: every local input of a kustomize root, and the files
+    /// that Terraform's `file()` and `templatefile()` read.
+    pub files: Vec<PathBuf>,
+    /// Directories whose files were read: Terraform root and module directories, also
+    /// outside the scanned paths.
+    pub dirs: Vec<PathBuf>,
+    /// Why the results must not be reused, when something remote was read (a kustomize
+    /// resource or chart at a URL).
+    pub volatile: Option<String>,
+}
+
+impl Reads {
+    fn extend(&mut self, other: Reads) {
+        self.files.extend(other.files);
+        self.dirs.extend(other.dirs);
+        self.volatile = self.volatile.take().or(other.volatile);
     }
 }
 
@@ -356,5 +383,6 @@ fn load_manifest(path: &Path, base: &Path) -> Loaded {
         resources: parsed.resources,
         files: vec![file],
         diagnostics: parsed.diagnostics,
+        ..Loaded::default()
     }
 }

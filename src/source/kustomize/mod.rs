@@ -99,6 +99,16 @@ pub fn load(plan: &Plan, base: &Path, cache: &Cache) -> Loaded {
             a.diagnostics.extend(b.diagnostics);
             a
         });
+    for root in &plan.roots {
+        let (inputs, remote) = graph.inputs(root);
+        out.reads.files.extend(inputs);
+        if remote && out.reads.volatile.is_none() {
+            out.reads.volatile = Some(format!(
+                "the kustomization {} reads a remote resource",
+                display(root, base)
+            ));
+        }
+    }
     out.files.extend(facts.values().map(|f| f.file.clone()));
     out.files.extend(manifests.values().map(|m| m.file.clone()));
     out.diagnostics.push(Diagnostic::note(

@@ -6,7 +6,6 @@
 //! generator) each object comes from, without touching the user's files. The origin paths are
 //! relative to the wrapper's directory, which is recorded with the output.
 
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,6 +14,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::graph::{absolute, Graph};
+use crate::source::cache::{self, create_private_dir, hex};
 
 /// Where the render cache lives and whether to use it.
 #[derive(Clone, Debug, Default)]
@@ -28,19 +28,8 @@ impl Cache {
     /// kustomize`, else `~/.cache/blogaudit/kustomize`; none when `enabled` is false.
     #[must_use]
     pub fn user(enabled: bool) -> Self {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|h| PathBuf::from(h).join(".cache"))
-            });
         Self {
-            dir: base
-                .filter(|_| enabled)
-                .map(|b| b.join("blogaudit").join("kustomize")),
+            dir: crate::source::cache::user_dir("kustomize").filter(|_| enabled),
         }
     }
 }
@@ -215,21 +204,9 @@ fn cache_key(root: &Path, inputs: &std::collections::BTreeSet<PathBuf>, version:
     hex(&h.finalize())
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
 /// An entry is the wrapper directory on its first line, then the objects as a JSON array.
 fn read_entry(path: &Path) -> Option<Rendered> {
-    let text = std::fs::read_to_string(path).ok()?;
-    // A used entry is young again: pruning removes only what no scan reads.
-    if let Ok(f) = std::fs::File::options().append(true).open(path) {
-        let _ = f.set_modified(std::time::SystemTime::now());
-    }
+    let text = String::from_utf8(cache::read(path)?).ok()?;
     let (wrapper, json) = text.split_once('\n')?;
     Some(Rendered {
         objects: serde_json::from_str(json).ok()?,
@@ -238,69 +215,15 @@ fn read_entry(path: &Path) -> Option<Rendered> {
     })
 }
 
-/// Writes an entry atomically (a temporary file renamed), so that concurrent scans never
-/// read half an entry. A cache that cannot be written only costs the next scan a render.
+/// Writes an entry: the wrapper directory, then the objects.
 fn write_entry(dir: &Path, key: &str, r: &Rendered) {
     let Some(wrapper) = r.wrapper.to_str().filter(|w| !w.contains('\n')) else {
         return;
     };
-    let tmp = dir.join(format!(
-        ".{key}.{}.{}",
-        std::process::id(),
-        WRAPPERS.fetch_add(1, Ordering::Relaxed)
-    ));
     let Ok(json) = serde_json::to_vec(&r.objects) else {
         return;
     };
-    let written = create_private_dir(dir)
-        .and_then(|()| std::fs::File::create(&tmp))
-        .and_then(|mut f| {
-            f.write_all(wrapper.as_bytes())?;
-            f.write_all(b"\n")?;
-            f.write_all(&json)
-        })
-        .and_then(|()| std::fs::rename(&tmp, dir.join(key)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    prune(dir);
-}
-
-/// Entries unused for this long are removed (once per run, when something is written), so
-/// the cache does not grow with every edit of a tree.
-const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
-
-fn prune(dir: &Path) {
-    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if !DONE.swap(true, Ordering::Relaxed) {
-        prune_now(dir);
-    }
-}
-
-fn prune_now(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > MAX_AGE);
-        if old {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
-}
-
-/// The cache directory, readable by its owner only (rendered objects are the user's config).
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    cache::write(dir, key, &[wrapper.as_bytes(), b"\n", &json]);
 }
 
 #[cfg(test)]
@@ -310,7 +233,7 @@ mod tests {
     #[test]
     fn entries_read_stay_and_entries_unread_for_30_days_go() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let long_ago = std::time::SystemTime::now() - MAX_AGE - MAX_AGE;
+        let long_ago = std::time::SystemTime::now() - cache::MAX_AGE - cache::MAX_AGE;
         let age = |name: &str| {
             let f = std::fs::File::options()
                 .append(true)
@@ -331,7 +254,7 @@ mod tests {
         assert!(hit.cached);
         assert_eq!(hit.objects, object.objects);
         assert_eq!(hit.wrapper, object.wrapper);
-        prune_now(dir.path());
+        cache::prune_now(dir.path());
         assert!(!dir.path().join("old").exists());
         assert!(dir.path().join("used").exists());
     }

@@ -142,6 +142,10 @@ pub struct Stack {
     pub used_dirs: Vec<PathBuf>,
     /// Files of module directories read during evaluation.
     pub extra_files: Vec<Arc<SourceFile>>,
+    /// Files read by `file()` and `templatefile()`.
+    pub read_files: Vec<PathBuf>,
+    /// Module directories read during evaluation.
+    pub read_dirs: Vec<PathBuf>,
 }
 
 /// A root to evaluate: where it comes from and whether a plan next to it supersedes it.
@@ -164,6 +168,9 @@ struct RootOut {
     diags: Vec<Diagnostic>,
     /// Module directories it instantiated.
     used: Vec<PathBuf>,
+    /// Files its expressions read, and module directories read during evaluation.
+    read: Vec<PathBuf>,
+    read_dirs: Vec<PathBuf>,
 }
 
 /// Loads every Terraform input.
@@ -231,6 +238,7 @@ pub fn load(inputs: &Inputs, base: &Path, opts: &TerraformOptions) -> Loaded {
         }
         frontier = next;
     }
+    out.reads.dirs.extend(raws.keys().cloned());
 
     // Roots: scanned directories that no other directory names as a module, and directories
     // that only name each other.
@@ -320,6 +328,9 @@ pub fn load(inputs: &Inputs, base: &Path, opts: &TerraformOptions) -> Loaded {
     let mut sources: HashMap<PathBuf, plan::SourceStack> = HashMap::new();
     for mut r in results {
         out.files.append(&mut r.files);
+        out.reads.dirs.append(&mut r.used);
+        out.reads.dirs.append(&mut r.read_dirs);
+        out.reads.files.append(&mut r.read);
         match r.key {
             // A plan next to this source is the evidence; the source gives its lines.
             Some(k) if plan_keys.contains(&k) => {
@@ -387,6 +398,8 @@ fn run_root(
         all.extend(def.diags.iter().cloned());
     }
     let used = std::mem::take(&mut stack.used_dirs);
+    let read = std::mem::take(&mut stack.read_files);
+    let read_dirs = std::mem::take(&mut stack.read_dirs);
     // Keep the evaluated instances only when a plan needs them; drop them here otherwise, on
     // the thread that made them.
     if !job.key.as_ref().is_some_and(|k| plan_keys.contains(k)) {
@@ -398,6 +411,8 @@ fn run_root(
         files,
         diags: all,
         used,
+        read,
+        read_dirs,
     }
 }
 

@@ -469,6 +469,7 @@ impl Evaluator<'_> {
         }
         let rel = path.to_plain_string().ok_or(Usage("file needs a path"))?;
         let p = self.module_path(c, &rel);
+        self.read.borrow_mut().push(p.clone());
         match std::fs::metadata(&p) {
             Ok(m) if m.len() <= 1024 * 1024 => std::fs::read_to_string(&p)
                 .map(|s| Value::at(ValueKind::Str(s), at))

@@ -242,6 +242,8 @@ pub struct Evaluator<'a> {
     used: RefCell<HashSet<PathBuf>>,
     /// Module directories read on demand (not known before evaluation).
     extra: RefCell<HashMap<PathBuf, Arc<ModuleDef>>>,
+    /// Files read by `file()` and `templatefile()`.
+    read: RefCell<Vec<PathBuf>>,
     /// Current expression nesting, references included (bounded, so a long chain of
     /// references cannot overflow the stack).
     depth: std::cell::Cell<usize>,
@@ -266,6 +268,7 @@ impl<'a> Evaluator<'a> {
             signals: RefCell::default(),
             used: RefCell::default(),
             extra: RefCell::default(),
+            read: RefCell::default(),
             depth: std::cell::Cell::new(0),
             budget: budget::Budget::default(),
         };
@@ -285,12 +288,13 @@ impl<'a> Evaluator<'a> {
         let mut extra_files = Vec::new();
         let mut extra: Vec<(PathBuf, Arc<ModuleDef>)> = ev.extra.into_inner().into_iter().collect();
         extra.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut used: Vec<PathBuf> = ev.used.into_inner().into_iter().collect();
+        used.sort();
+        let read_dirs = extra.iter().map(|(dir, _)| dir.clone()).collect();
         for (_, def) in extra {
             extra_files.extend(def.sources.iter().cloned());
             diags.extend(def.diags.iter().cloned());
         }
-        let mut used: Vec<PathBuf> = ev.used.into_inner().into_iter().collect();
-        used.sort();
         Stack {
             name: match display(&root.dir, base) {
                 s if s.is_empty() => ".".to_string(),
@@ -303,6 +307,8 @@ impl<'a> Evaluator<'a> {
             diags,
             used_dirs: used,
             extra_files,
+            read_files: ev.read.into_inner(),
+            read_dirs,
         }
     }
 
