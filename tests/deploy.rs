@@ -16,11 +16,7 @@ const NS: &str = "blogaudit";
 /// `(rule, kind, namespace, name)` of every finding that is not suppressed.
 fn active_findings(report: &Value) -> Vec<(String, String, String, String)> {
     let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["suppression"].is_null())
+    common::active_findings(report)
         .map(|f| {
             (
                 s(&f["rule_id"]),

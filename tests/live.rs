@@ -15,11 +15,7 @@ use serde_json::Value;
 type Key = (String, String, String, String, String);
 
 fn findings(report: &Value) -> BTreeSet<Key> {
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["suppression"].is_null())
+    common::active_findings(report)
         .map(|f| {
             (
                 f["rule_id"].as_str().unwrap_or_default().to_string(),

@@ -144,11 +144,7 @@ fn run(home: &Path, env: &[(String, String)], args: &[&str]) -> Run {
 
 /// (rule, kind, name, field) of the active findings of a JSON report.
 fn findings(report: &Value) -> BTreeSet<(String, String, String, String)> {
-    report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["suppression"].is_null())
+    common::active_findings(report)
         .map(|f| {
             let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
             (

@@ -222,20 +222,23 @@ impl Shared {
 
 /// The HTTPS routes: `/validate`, `/healthz`, `/readyz`.
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    health_routes()
         .route("/validate", post(validate))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
         .with_state(shared)
 }
 
 /// The plain-HTTP routes: `/metrics`, `/healthz`, `/readyz`.
 pub fn metrics_router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    health_routes()
         .route("/metrics", get(scrape))
+        .with_state(shared)
+}
+
+/// `/healthz` and `/readyz`, which both ports serve.
+fn health_routes() -> Router<Arc<Shared>> {
+    Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(shared)
 }
 
 async fn healthz() -> &'static str {

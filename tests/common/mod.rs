@@ -12,6 +12,15 @@ use blogaudit::config::Config;
 use blogaudit::pipeline::{run_with, Options, Outcome, Selection};
 use blogaudit::rules::RuleSet;
 
+/// The findings of a JSON report that no suppression hides.
+pub fn active_findings(report: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["suppression"].is_null())
+}
+
 /// The crate root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
