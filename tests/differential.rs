@@ -459,3 +459,69 @@ fn generate(dir: &Path, namespaces: u32) {
     )
     .expect("write tree");
 }
+
+/// Every resource of `paths`, judged alone against the rest (as the admission webhook does):
+/// the compiled rules of its kind run as one program (`evaluate_one`) must give exactly what
+/// they give run one by one (`evaluate_one_timed`). Returns the differences.
+fn compare_one(what: &str, paths: &[PathBuf], config: &Config, rules: &RuleSet) -> Vec<String> {
+    let base = tempfile::tempdir().expect("temp dir");
+    let loaded = blogaudit::source::load_with(
+        paths,
+        base.path(),
+        &blogaudit::source::terraform::TerraformOptions::default(),
+    );
+    let inventory = blogaudit::model::Inventory::new(loaded.resources);
+    let prepared = blogaudit::engine::Prepared::new(rules, &inventory, &config.rego_data());
+    let mut spent = vec![std::time::Duration::ZERO; prepared.rule_ids().len()];
+    let mut failures = Vec::new();
+    for resource in &inventory.resources {
+        let together = prepared.evaluate_one(resource);
+        let alone = prepared.evaluate_one_timed(resource, &mut spent);
+        if together != alone {
+            failures.push(format!(
+                "{what}: {} {}/{}: rules together {together:?}\n  rules alone {alone:?}",
+                resource.kind, resource.namespace, resource.name
+            ));
+        }
+    }
+    failures
+}
+
+#[test]
+fn rules_run_together_give_what_they_give_one_by_one() {
+    let (compiled, _) = rule_sets();
+    let mut failures = Vec::new();
+    let mut roots: Vec<(String, PathBuf)> = Vec::new();
+    for rule in &compiled.rules {
+        let folder = common::root().join(&rule.meta.folder);
+        roots.push((rule.meta.folder.clone(), folder));
+    }
+    for sample in ["blog", "blog-broken", "plan"] {
+        roots.push((
+            sample.to_string(),
+            common::root().join("samples").join(sample),
+        ));
+    }
+    let tree = tempfile::tempdir().expect("temp dir");
+    generate(tree.path(), 60);
+    roots.push(("generated tree".to_string(), tree.path().to_path_buf()));
+    for (what, dir) in roots {
+        let config = config_of(&dir);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        // Each fixture on its own (a rule's fixtures may repeat names), and the whole folder.
+        let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        paths.push(dir.clone());
+        for path in paths {
+            failures.extend(compare_one(
+                &what,
+                std::slice::from_ref(&path),
+                &config,
+                &compiled,
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -16,6 +16,7 @@ use crate::model::{Diagnostic, Inventory, Origin, PathSeg, Resource, Span};
 use crate::model::{Finding, Fix, Location, ResourceRef};
 use crate::rules::{CompiledRule, Program, RuleMeta, RuleSet};
 
+mod combined;
 mod data;
 pub mod shape;
 
@@ -45,7 +46,8 @@ pub struct Evaluation {
 /// Evaluates `rules` over `inventory`. `config` becomes `data.config`.
 #[must_use]
 pub fn evaluate(rules: &RuleSet, inventory: &Inventory, config: &Value) -> Evaluation {
-    let prepared = Prepared::new(rules, inventory, config);
+    // A scan evaluates each rule on its own (for its time), so it needs no combined programs.
+    let prepared = Prepared::with(rules, inventory, config, false);
     prepared.evaluate_all(inventory)
 }
 
@@ -116,14 +118,29 @@ pub struct Prepared {
     inputs: Vec<Option<regorus::Value>>,
     /// Rules that could not take the data document.
     diagnostics: Vec<Diagnostic>,
-    /// Sets of evaluators (one per rule) not in use.
-    pool: Mutex<Vec<Vec<Evaluator>>>,
+    /// The compiled rules of each kind as one program (see [`combined`]).
+    combined: combined::Combined,
+    /// Sets of evaluators not in use.
+    pool: Mutex<Vec<Evaluators>>,
+}
+
+/// The evaluators of one thread: one per rule, and one VM per combined program, made when
+/// first needed.
+struct Evaluators {
+    each: Vec<Evaluator>,
+    combined: Vec<Option<Box<regorus::rvm::RegoVM>>>,
 }
 
 impl Prepared {
-    /// Builds the data document of `inventory` and `config` and readies every rule on it.
+    /// Builds the data document of `inventory` and `config` and readies every rule on it,
+    /// and the combined program of each kind for [`Prepared::evaluate_one`].
     #[must_use]
     pub fn new(rules: &RuleSet, inventory: &Inventory, config: &Value) -> Self {
+        Self::with(rules, inventory, config, true)
+    }
+
+    /// [`Prepared::new`], with the combined programs only when `together`.
+    fn with(rules: &RuleSet, inventory: &Inventory, config: &Value, together: bool) -> Self {
         // The kinds any rule reads from `data.inventory.objects`; all of them when a rule
         // does not say.
         let looked_up: Option<std::collections::BTreeSet<String>> = rules
@@ -155,12 +172,18 @@ impl Prepared {
                 by_kind.entry(kind.clone()).or_default().push(i);
             }
         }
+        let combined = if together {
+            combine(&ready, &by_kind)
+        } else {
+            combined::Combined::default()
+        };
         Self {
             rules: ready,
             by_kind,
             data,
             inputs,
             diagnostics,
+            combined,
             pool: Mutex::new(Vec::new()),
         }
     }
@@ -196,6 +219,7 @@ impl Prepared {
                         &mut evaluators,
                         resource,
                         &input,
+                        false,
                         &mut findings,
                         &mut errors,
                         &mut spent,
@@ -233,19 +257,29 @@ impl Prepared {
     }
 
     /// Every rule of its kind over one resource, which need not be in the inventory (an
-    /// object under admission review): it is judged against the prepared inventory.
+    /// object under admission review): it is judged against the prepared inventory. The
+    /// compiled rules of the kind run as one program.
     #[must_use]
     pub fn evaluate_one(&self, resource: &Resource) -> (Vec<Finding>, Vec<Diagnostic>) {
         let mut spent = vec![Duration::ZERO; self.rules.len()];
-        self.evaluate_one_timed(resource, &mut spent)
+        self.evaluate_one_with(resource, true, &mut spent)
     }
 
-    /// [`Prepared::evaluate_one`], adding the time each rule took to `spent` (indexed as
-    /// [`Prepared::rule_ids`]).
+    /// [`Prepared::evaluate_one`] running each rule on its own, adding the time each rule
+    /// took to `spent` (indexed as [`Prepared::rule_ids`]). Same findings, more time.
     #[must_use]
     pub fn evaluate_one_timed(
         &self,
         resource: &Resource,
+        spent: &mut [Duration],
+    ) -> (Vec<Finding>, Vec<Diagnostic>) {
+        self.evaluate_one_with(resource, false, spent)
+    }
+
+    fn evaluate_one_with(
+        &self,
+        resource: &Resource,
+        together: bool,
         spent: &mut [Duration],
     ) -> (Vec<Finding>, Vec<Diagnostic>) {
         if let Some(d) = shape::check(resource) {
@@ -259,6 +293,7 @@ impl Prepared {
             &mut evaluators,
             resource,
             &input,
+            together,
             &mut findings,
             &mut errors,
             spent,
@@ -280,22 +315,30 @@ impl Prepared {
         &self.diagnostics
     }
 
-    fn take(&self) -> Vec<Evaluator> {
+    fn take(&self) -> Evaluators {
         let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
-        pooled.unwrap_or_else(|| self.rules.iter().map(|r| r.evaluator(&self.data)).collect())
+        pooled.unwrap_or_else(|| Evaluators {
+            each: self.rules.iter().map(|r| r.evaluator(&self.data)).collect(),
+            combined: self.combined.programs.iter().map(|_| None).collect(),
+        })
     }
 
-    fn give_back(&self, evaluators: Vec<Evaluator>) {
+    fn give_back(&self, evaluators: Evaluators) {
         if let Ok(mut pool) = self.pool.lock() {
             pool.push(evaluators);
         }
     }
 
+    /// Runs the rules of `resource`'s kind on `input`. With `together`, the compiled rules of
+    /// the kind run as one program when there is one (the time goes to no rule); otherwise,
+    /// or when that program fails, each rule runs on its own and its time goes to `spent`.
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
-        evaluators: &mut [Evaluator],
+        evaluators: &mut Evaluators,
         resource: &Resource,
         input: &regorus::Value,
+        together: bool,
         findings: &mut Vec<Finding>,
         errors: &mut Vec<Diagnostic>,
         spent: &mut [Duration],
@@ -303,13 +346,28 @@ impl Prepared {
         let Some(applicable) = self.by_kind.get(resource.kind.as_str()) else {
             return;
         };
+        let joint = if together {
+            self.run_combined(evaluators, resource, input)
+        } else {
+            None
+        };
         for &r in applicable {
             let rule = &self.rules[r];
+            if let Some(found) = joint.as_ref().and_then(|j| j.get(&r)) {
+                collect(&rule.meta, resource, found.iter().cloned(), findings);
+                continue;
+            }
             let started = Instant::now();
-            let result = evaluators[r].eval(&rule.query, input.clone());
+            let result = evaluators.each[r].eval(&rule.query, input.clone());
             spent[r] += started.elapsed();
             match result {
-                Ok(v) => collect(&rule.meta, resource, &v, findings),
+                Ok(v) => {
+                    let items = match serde_json::to_value(&v) {
+                        Ok(Value::Array(items)) => items,
+                        _ => Vec::new(),
+                    };
+                    collect(&rule.meta, resource, items.into_iter(), findings);
+                }
                 Err(e) => errors.push(
                     Diagnostic::error(
                         "rule-error",
@@ -325,6 +383,60 @@ impl Prepared {
             }
         }
     }
+
+    /// The violations of each compiled rule of `resource`'s kind, by rule, from one
+    /// execution of the kind's combined program; `None` when the kind has none or it failed.
+    fn run_combined(
+        &self,
+        evaluators: &mut Evaluators,
+        resource: &Resource,
+        input: &regorus::Value,
+    ) -> Option<HashMap<usize, Vec<Value>>> {
+        let k = *self.combined.by_kind.get(resource.kind.as_str())?;
+        let kind = &self.combined.programs[k];
+        let vm = evaluators.combined[k].get_or_insert_with(|| {
+            let p = &kind.program;
+            let mut vm = regorus::rvm::RegoVM::new_with_policy(p.policy.clone());
+            vm.load_program(p.program.clone());
+            // A VM that does not take the data fails every execution, and the rules run
+            // one by one.
+            let _ = vm.set_data(self.data.clone());
+            vm.set_strict_builtin_errors(true);
+            vm.set_max_instructions(MAX_INSTRUCTIONS);
+            Box::new(vm)
+        });
+        vm.set_input(input.clone());
+        let value = vm.execute_entry_point_by_index(0).ok()?;
+        let mut found: HashMap<usize, Vec<Value>> =
+            kind.rules.iter().map(|&r| (r, Vec::new())).collect();
+        if let Ok(set) = value.as_set() {
+            for item in set.iter_sorted() {
+                let (Ok(tag), Ok(v)) = (item[0].as_u64(), serde_json::to_value(&item[1])) else {
+                    return None;
+                };
+                let rule = usize::try_from(tag).ok().and_then(|t| kind.rules.get(t))?;
+                found.get_mut(rule)?.push(v);
+            }
+        }
+        Some(found)
+    }
+}
+
+/// The combined programs of the compiled rules in `ready` (see [`combined`]).
+fn combine(ready: &[Ready], by_kind: &HashMap<String, Vec<usize>>) -> combined::Combined {
+    let mut policies = std::collections::BTreeMap::new();
+    for rule in ready.iter().filter(|r| r.program.is_some()) {
+        for source in rule.engine.get_policies().unwrap_or_default() {
+            policies
+                .entry(source.get_path().clone())
+                .or_insert_with(|| source.get_contents().clone());
+        }
+    }
+    let queries: Vec<Option<&str>> = ready
+        .iter()
+        .map(|r| r.program.as_ref().map(|_| r.query.as_str()))
+        .collect();
+    combined::Combined::build(&policies, &queries, by_kind)
 }
 
 /// Readies one rule on `data`: the interpreter engine gets the data and is prepared once
@@ -368,13 +480,12 @@ fn sort(findings: &mut [Finding]) {
 }
 
 /// Turns the rule's `violation` set into findings located in the resource's source.
-fn collect(meta: &RuleMeta, resource: &Resource, result: &regorus::Value, out: &mut Vec<Finding>) {
-    let Ok(json) = serde_json::to_value(result) else {
-        return;
-    };
-    let Some(items) = json.as_array() else {
-        return;
-    };
+fn collect(
+    meta: &RuleMeta,
+    resource: &Resource,
+    items: impl Iterator<Item = Value>,
+    out: &mut Vec<Finding>,
+) {
     for v in items {
         let path: Vec<PathSeg> = v
             .get("path")
