@@ -9,6 +9,7 @@ use crate::config::{self, Config};
 use crate::model::Severity;
 use crate::pipeline::fix::{Mode as FixMode, Settings as FixSettings};
 use crate::pipeline::live;
+use crate::pipeline::memo::{Keeper, Memo};
 use crate::pipeline::{self, ExitStatus, Options, Outcome, SelectOptions, Selection};
 use crate::report::{Format, Report};
 use crate::rules::RuleSet;
@@ -365,6 +366,20 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
                 && std::env::var_os("NO_COLOR").is_none()
         }
     };
+    // The same command over unchanged inputs writes the same reports: they are copied from
+    // the scan cache when each was kept, with nothing selected, fixed, timed or written
+    // besides them.
+    let replayable = fixing.is_none()
+        && !args.timings
+        && args.baseline.is_none()
+        && args.changed_since.is_none()
+        && !args.report_only_paths
+        && args.write_baseline.is_none();
+    if replayable {
+        if let Some(status) = Memo::open(&opts).and_then(|m| replay(&m, &outputs, args, color)) {
+            return status;
+        }
+    }
     let outcome = if let Some(settings) = &fixing {
         let (outcome, summary) = pipeline::fix::run(&opts, &selection, settings);
         if settings.dry_run {
@@ -379,15 +394,21 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
         pipeline::run(&opts, &selection)
     };
     if outcome.reused && args.verbose {
-        eprintln!(
-            "note: no input changed since an earlier scan, so its results were reused: no file \
-             was parsed, rendered or checked again (`--no-cache` scans afresh)"
-        );
+        note_reused();
     }
     let mut report = outcome.report(&args.category, args.verbose);
     let started = std::time::Instant::now();
+    let keep = outcome.memo.as_ref().filter(|_| replayable).map(|memo| {
+        let worst = outcome
+            .findings
+            .iter()
+            .filter(|f| f.suppression.is_none())
+            .map(|f| f.severity)
+            .max();
+        (memo, worst)
+    });
     // With --dry-run standard output carries the diff only.
-    let failed = !write_reports(&mut report, &outputs, color, args.dry_run);
+    let failed = !write_reports(&mut report, &outputs, color, args.dry_run, keep);
     if args.timings {
         print_timings(&outcome, started.elapsed());
     }
@@ -404,14 +425,92 @@ fn outputs_of(format: Format, output: Option<&PathBuf>, more: &[(Format, PathBuf
     outputs
 }
 
+/// `--verbose`: the results are an earlier scan's.
+fn note_reused() {
+    eprintln!(
+        "note: no input changed since an earlier scan, so its results were reused: no file \
+         was parsed, rendered or checked again (`--no-cache` scans afresh)"
+    );
+}
+
+/// What decides a report's bytes besides the results: its format, the SARIF category,
+/// `--verbose` and colour.
+fn signature(format: Format, category: &str, verbose: bool, color: bool) -> String {
+    format!(
+        "{format:?}\0{}\0{verbose}\0{color}",
+        category.trim_end_matches('/')
+    )
+}
+
+/// Writes each report of `outputs` again from the scan cache's copies, when every one was
+/// kept; `None` (and nothing written) otherwise.
+fn replay(memo: &Memo, outputs: &Outputs, args: &ScanArgs, color: bool) -> Option<ExitStatus> {
+    let mut kept = Vec::new();
+    let mut worst = None;
+    for (format, path) in outputs {
+        let sig = signature(
+            *format,
+            &args.category,
+            args.verbose,
+            color && path.is_none(),
+        );
+        let (w, copy) = memo.report(&sig)?;
+        worst = w;
+        kept.push((path, copy));
+    }
+    if args.verbose {
+        note_reused();
+    }
+    for (path, mut copy) in kept {
+        if let Err(e) = emit(path.as_ref(), |out| {
+            std::io::copy(&mut copy, out).map(|_| ())
+        }) {
+            let to = path
+                .as_ref()
+                .map_or("standard output".into(), |p| p.display().to_string());
+            eprintln!("error: cannot write the report to {to}: {e}");
+            return Some(ExitStatus::Untrusted);
+        }
+    }
+    let failing = args
+        .fail_on
+        .severity()
+        .is_some_and(|min| worst.is_some_and(|w| w >= min));
+    Some(if failing {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Clean
+    })
+}
+
+/// A writer that copies what it writes into a [`Keeper`].
+struct Tee<'a> {
+    out: &'a mut dyn Write,
+    keeper: &'a mut Keeper,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.keeper.copy(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
 /// Renders `report` into each output; colour goes only to standard output. `skip_stdout`
-/// leaves standard output to something else (the `--dry-run` diff). Returns whether every
-/// output was written.
+/// leaves standard output to something else (the `--dry-run` diff). With `keep`, a copy of
+/// each report is kept in the scan cache, with the worst severity of an unsuppressed
+/// finding. Returns whether every output was written.
 fn write_reports(
     report: &mut Report<'_>,
     outputs: &Outputs,
     color: bool,
     skip_stdout: bool,
+    keep: Option<(&Memo, Option<Severity>)>,
 ) -> bool {
     let mut written = true;
     for (format, path) in outputs {
@@ -419,7 +518,20 @@ fn write_reports(
             continue;
         }
         report.color = color && path.is_none();
-        if let Err(e) = emit(path.as_ref(), |out| report.write(*format, out)) {
+        let mut keeper = keep.and_then(|(memo, worst)| {
+            memo.keeper(
+                &signature(*format, report.category, report.verbose, report.color),
+                worst,
+            )
+        });
+        let result = emit(path.as_ref(), |out| match keeper.as_mut() {
+            Some(keeper) => report.write(*format, &mut Tee { out, keeper }),
+            None => report.write(*format, out),
+        });
+        if let Some(keeper) = keeper {
+            keeper.finish(result.is_ok());
+        }
+        if let Err(e) = result {
             let to = path
                 .as_ref()
                 .map_or("standard output".into(), |p| p.display().to_string());
@@ -701,7 +813,7 @@ fn run_live(args: &LiveArgs) -> ExitStatus {
     let mut report = outcome.report(&category, args.verbose);
     let outputs = outputs_of(args.format, args.output.as_ref(), &args.outputs);
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let mut failed = !write_reports(&mut report, &outputs, color, false);
+    let mut failed = !write_reports(&mut report, &outputs, color, false, None);
     if args.apply_reports {
         match live::apply_reports(&target, &report) {
             Ok(done) => eprintln!(

@@ -478,6 +478,43 @@ fn a_warm_rescan_runs_no_kubectl() {
 }
 
 #[test]
+fn an_unchanged_scan_writes_the_same_reports_and_exits_the_same() {
+    let env = Env::new(TREE);
+    for fail_on in ["low", "high", "critical", "never"] {
+        // Only the render cache's note differs from a scan without caches.
+        let (fresh_code, _) = env.scan(&["--format", "sarif", "--no-cache", "--fail-on", fail_on]);
+        let first = env.scan(&["--format", "sarif", "--fail-on", fail_on]);
+        let again = env.scan(&["--format", "sarif", "--fail-on", fail_on]);
+        assert_eq!(first.0, fresh_code, "--fail-on {fail_on}");
+        assert_eq!(again, first, "--fail-on {fail_on}");
+    }
+    // Two reports of one scan, one on standard output and one in a file, both kept.
+    let file = env.cache.path().join("report.json");
+    let file = file.to_str().expect("UTF-8 path");
+    let (code, sarif) = env.scan(&[
+        "--format",
+        "sarif",
+        "--output-format",
+        &format!("json={file}"),
+    ]);
+    let json = fs::read_to_string(file).expect("JSON report");
+    let (again_code, again_sarif) = env.scan(&[
+        "--format",
+        "sarif",
+        "--output-format",
+        &format!("json={file}"),
+    ]);
+    assert_eq!((again_code, again_sarif), (code, sarif));
+    assert_eq!(fs::read_to_string(file).expect("JSON report"), json);
+    let _ = fs::remove_file(file);
+    // A changed input is scanned again, and the reports follow it.
+    let moved = format!("# moved down a line\n{DEPLOYMENT}");
+    write(env.tree.path(), "base/deployment.yaml", &moved);
+    let (_, changed) = env.json(&[]);
+    assert_eq!(placed(&changed, "BA160")[0].1, 18);
+}
+
+#[test]
 fn the_scan_cache_sees_a_base_outside_the_scanned_path() {
     let env = Env::new(TREE);
     let (_, cold) = env.json_at("overlays/a", &[]);

@@ -13,6 +13,11 @@
 //! The key hashes all but the last. An entry lists the last, each with its hash, and the
 //! entry is used only when every one of them is unchanged.
 //!
+//! Reports rendered from an entry's results can be kept with it ([`Memo::keeper`]), each
+//! under what decides its bytes besides the results (its format and the like), so that the
+//! same command over unchanged inputs copies them ([`Memo::report`]) instead of rendering
+//! them again. The face decides when a copy may stand for a report.
+//!
 //! A scan is not stored when it gave an error, because what fixes a broken input may be
 //! outside the key (a permission, a network). Nor is it stored when it read something
 //! remote. Selection (`--baseline`, `--changed-since`) and the baseline written by
@@ -27,7 +32,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Options, Outcome};
 use crate::config::Config;
-use crate::model::{Checked, Diagnostic, Finding, Level, SourceFile};
+use crate::model::{Checked, Diagnostic, Finding, Level, Severity, SourceFile};
 use crate::source::{self, cache, Reads, SKIPPED_DIRS};
 
 /// The format of an entry; a change of it makes every older entry a miss.
@@ -39,6 +44,10 @@ pub struct Memo {
     key: String,
     /// What display paths are relative to.
     base: PathBuf,
+    /// The hash of the reads file of the entry this run used or stored: a report kept with
+    /// the entry names it, so a later entry of the same key (what the scan read outside
+    /// the tree changed) never serves an earlier entry's reports.
+    reads: std::sync::OnceLock<String>,
 }
 
 /// The results of an earlier scan, before selection.
@@ -55,10 +64,6 @@ pub struct Hit {
 #[derive(Deserialize)]
 struct Entry {
     format: String,
-    /// Files read outside the key's tree, each with its hash.
-    reads: Vec<(PathBuf, String)>,
-    /// Directories read outside the key's tree, each with the hash of its files.
-    dirs: Vec<(PathBuf, String)>,
     rules: Vec<String>,
     findings: Vec<Finding>,
     diagnostics: Vec<Diagnostic>,
@@ -70,13 +75,22 @@ struct Entry {
 #[derive(Serialize)]
 struct Stored<'a> {
     format: &'static str,
-    reads: Vec<(&'a Path, String)>,
-    dirs: Vec<(&'a Path, String)>,
     rules: Vec<&'a str>,
     findings: &'a [Finding],
     diagnostics: &'a [Diagnostic],
     checked: &'a [Checked],
     files: Vec<Kept<&'a str>>,
+}
+
+/// What a scan read outside the key's tree, kept beside its entry (`KEY.reads`): the entry
+/// and every report kept with it stand only while all of it is unchanged.
+#[derive(Serialize, Deserialize)]
+struct Outside<P> {
+    format: String,
+    /// Files, each with its hash.
+    files: Vec<(P, String)>,
+    /// Directories, each with the hash of its files.
+    dirs: Vec<(P, String)>,
 }
 
 /// A source file of the reports. Its text is kept only when it is not the file's content on
@@ -101,27 +115,21 @@ impl Memo {
             dir,
             key: key(opts),
             base: opts.base.clone(),
+            reads: std::sync::OnceLock::new(),
         })
     }
 
     /// The entry, when there is one and what it read outside the tree is unchanged.
     #[must_use]
     pub fn lookup(&self) -> Option<Hit> {
+        let reads = self.outside_unchanged()?;
         let text = String::from_utf8(cache::read(&self.dir.join(&self.key))?).ok()?;
         let entry: Entry = serde_json::from_str(&text).ok()?;
         drop(text);
-        let unchanged = entry.format == FORMAT
-            && entry
-                .reads
-                .par_iter()
-                .all(|(path, digest)| *digest == cache::hex(&file_digest(path)))
-            && entry
-                .dirs
-                .par_iter()
-                .all(|(path, digest)| *digest == cache::hex(&dir_digest(path)));
-        if !unchanged {
+        if entry.format != FORMAT {
             return None;
         }
+        let _ = self.reads.set(reads);
         let files = entry
             .files
             .into_par_iter()
@@ -147,14 +155,81 @@ impl Memo {
         })
     }
 
+    /// A report kept with this entry by [`Memo::keeper`], while what the scan read outside
+    /// the tree is unchanged: the worst severity of an unsuppressed finding, and the
+    /// report's bytes to copy from.
+    #[must_use]
+    pub fn report(&self, signature: &str) -> Option<(Option<Severity>, impl std::io::Read)> {
+        use std::io::BufRead;
+        let reads = self.outside_unchanged()?;
+        let path = self.report_path(signature);
+        let file = std::fs::File::open(&path).ok()?;
+        let mut reader = std::io::BufReader::new(file);
+        let mut header = String::new();
+        reader.read_line(&mut header).ok()?;
+        let (of, worst) = header.trim_end().split_once(' ')?;
+        if of != reads {
+            return None;
+        }
+        let worst: Option<Severity> = serde_json::from_str(worst).ok()?;
+        if let Ok(f) = std::fs::File::options().append(true).open(&path) {
+            let _ = f.set_modified(std::time::SystemTime::now());
+        }
+        Some((worst, reader))
+    }
+
+    /// A copy of a report as it is written, kept with this entry under `signature` (what
+    /// decides the report's bytes besides the results) when [`Keeper::finish`] is called.
+    /// `worst` is the worst severity of an unsuppressed finding, which decides the exit code.
+    #[must_use]
+    pub fn keeper(&self, signature: &str, worst: Option<Severity>) -> Option<Keeper> {
+        use std::io::Write;
+        let reads = self.reads.get()?;
+        cache::create_private_dir(&self.dir).ok()?;
+        let path = self.report_path(signature);
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).ok()?);
+        let worst = serde_json::to_string(&worst).ok()?;
+        writeln!(out, "{reads} {worst}").ok()?;
+        Some(Keeper {
+            out,
+            tmp,
+            path,
+            failed: false,
+        })
+    }
+
+    /// The hash of the entry's reads file, when what the scan read outside the key's tree
+    /// is unchanged.
+    fn outside_unchanged(&self) -> Option<String> {
+        let bytes = cache::read(&self.dir.join(format!("{}.reads", self.key)))?;
+        let outside = serde_json::from_slice::<Outside<PathBuf>>(&bytes).ok()?;
+        let unchanged = outside.format == FORMAT
+            && outside
+                .files
+                .par_iter()
+                .all(|(path, digest)| *digest == cache::hex(&file_digest(path)))
+            && outside
+                .dirs
+                .par_iter()
+                .all(|(path, digest)| *digest == cache::hex(&dir_digest(path)));
+        unchanged.then(|| cache::hex(&Sha256::digest(&bytes)))
+    }
+
+    fn report_path(&self, signature: &str) -> PathBuf {
+        let id = cache::hex(&Sha256::digest(signature.as_bytes()));
+        self.dir.join(format!("{}.{}", self.key, &id[..16]))
+    }
+
     /// Keeps `outcome` (before selection) under this key, unless it may not be reused, or
     /// an input changed while `opts`'s scan ran (its results may then be of either state).
-    pub fn store(&self, opts: &Options, outcome: &Outcome, reads: &Reads) {
+    /// Returns whether it was kept.
+    pub fn store(&self, opts: &Options, outcome: &Outcome, reads: &Reads) -> bool {
         if reads.volatile.is_some() || outcome.diagnostics.iter().any(|d| d.level == Level::Error) {
-            return;
+            return false;
         }
         if key(opts) != self.key {
-            return;
+            return false;
         }
         let mut files: Vec<&SourceFile> = outcome.files.values().map(Arc::as_ref).collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -164,9 +239,9 @@ impl Memo {
         let mut read_dirs: Vec<&Path> = reads.dirs.iter().map(PathBuf::as_path).collect();
         read_dirs.sort();
         read_dirs.dedup();
-        let stored = Stored {
-            format: FORMAT,
-            reads: read_files
+        let outside = Outside {
+            format: FORMAT.to_string(),
+            files: read_files
                 .into_par_iter()
                 .map(|p| (p, cache::hex(&file_digest(p))))
                 .collect(),
@@ -174,6 +249,9 @@ impl Memo {
                 .into_par_iter()
                 .map(|p| (p, cache::hex(&dir_digest(p))))
                 .collect(),
+        };
+        let stored = Stored {
+            format: FORMAT,
             rules: outcome
                 .rules
                 .rules
@@ -196,8 +274,46 @@ impl Memo {
                 })
                 .collect(),
         };
-        if let Ok(json) = serde_json::to_vec(&stored) {
-            cache::write(&self.dir, &self.key, &[&json]);
+        // The entry stands only with its reads beside it: written first, it is never used
+        // alone.
+        match (serde_json::to_vec(&stored), serde_json::to_vec(&outside)) {
+            (Ok(entry), Ok(reads)) => {
+                let kept = cache::write(&self.dir, &self.key, &[&entry])
+                    && cache::write(&self.dir, &format!("{}.reads", self.key), &[&reads]);
+                if kept {
+                    let _ = self.reads.set(cache::hex(&Sha256::digest(&reads)));
+                }
+                kept
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A report being kept: written beside the real output, then renamed into place, so that a
+/// concurrent run never reads half a report. A failed write only loses the copy.
+pub struct Keeper {
+    out: std::io::BufWriter<std::fs::File>,
+    tmp: PathBuf,
+    path: PathBuf,
+    failed: bool,
+}
+
+impl Keeper {
+    /// Copies `bytes` of the report.
+    pub fn copy(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        if !self.failed && self.out.write_all(bytes).is_err() {
+            self.failed = true;
+        }
+    }
+
+    /// Keeps the copy, when the whole report was written.
+    pub fn finish(mut self, written: bool) {
+        use std::io::Write;
+        let kept = written && !self.failed && self.out.flush().is_ok();
+        if !(kept && std::fs::rename(&self.tmp, &self.path).is_ok()) {
+            let _ = std::fs::remove_file(&self.tmp);
         }
     }
 }

@@ -120,6 +120,9 @@ pub struct Outcome {
     pub rule_time: Vec<(String, Duration)>,
     /// The results are an earlier scan's, from the scan cache: no input changed since.
     pub reused: bool,
+    /// The scan cache's entry of these results, when they are in it (reports may be kept
+    /// with it, see [`memo::Memo::keeper`]).
+    pub memo: Option<memo::Memo>,
 }
 
 impl Outcome {
@@ -205,16 +208,19 @@ pub fn run(opts: &Options, selection: &Selection) -> Outcome {
     let started = Instant::now();
     let memo = memo::Memo::open(opts);
     if let Some(entry) = memo.as_ref().and_then(memo::Memo::lookup) {
-        let outcome = reused(opts, entry, started.elapsed());
+        let mut outcome = reused(opts, entry, started.elapsed());
+        outcome.memo = memo;
         return finish(opts, selection, outcome);
     }
     let (config, rules, diagnostics) = prepare_rules(opts);
     let prepared = started.elapsed();
     let (mut outcome, reads) = evaluate_files(opts, config, rules, diagnostics);
     outcome.timings.insert(0, ("rules", prepared));
-    if let Some(memo) = &memo {
+    if let Some(memo) = memo {
         let started = Instant::now();
-        memo.store(opts, &outcome, &reads);
+        if memo.store(opts, &outcome, &reads) {
+            outcome.memo = Some(memo);
+        }
         outcome.timings.push(("cache", started.elapsed()));
     }
     finish(opts, selection, outcome)
@@ -286,6 +292,7 @@ fn reused(opts: &Options, entry: memo::Hit, lookup: Duration) -> Outcome {
         timings: vec![("cache", lookup)],
         rule_time: Vec::new(),
         reused: true,
+        memo: None,
     }
 }
 
@@ -351,6 +358,7 @@ fn evaluate(
         timings,
         rule_time,
         reused: false,
+        memo: None,
     }
 }
 

@@ -51,8 +51,8 @@ pub fn read(path: &Path) -> Option<Vec<u8>> {
 
 /// Writes the entry `key` of `dir` from `parts` atomically (a temporary file renamed), so
 /// that concurrent runs never read half an entry. A cache that cannot be written only costs
-/// the next run some work, so failures are quiet.
-pub fn write(dir: &Path, key: &str, parts: &[&[u8]]) {
+/// the next run some work, so failures are quiet; returns whether it was written.
+pub fn write(dir: &Path, key: &str, parts: &[&[u8]]) -> bool {
     use std::io::Write;
     static TEMPORARIES: AtomicU64 = AtomicU64::new(0);
     let tmp = dir.join(format!(
@@ -68,6 +68,7 @@ pub fn write(dir: &Path, key: &str, parts: &[&[u8]]) {
         let _ = std::fs::remove_file(&tmp);
     }
     prune(dir);
+    written.is_ok()
 }
 
 fn prune(dir: &Path) {

@@ -223,7 +223,7 @@ fn write_entry(dir: &Path, key: &str, r: &Rendered) {
     let Ok(json) = serde_json::to_vec(&r.objects) else {
         return;
     };
-    cache::write(dir, key, &[wrapper.as_bytes(), b"\n", &json]);
+    let _ = cache::write(dir, key, &[wrapper.as_bytes(), b"\n", &json]);
 }
 
 #[cfg(test)]
