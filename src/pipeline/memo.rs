@@ -424,14 +424,20 @@ fn dir_digest(dir: &Path) -> [u8; 32] {
         })
         .unwrap_or_default();
     names.sort();
-    let digests: Vec<[u8; 32]> = names.par_iter().map(|p| file_digest(p)).collect();
+    files_hash(&names).finalize().into()
+}
+
+/// A hash of `files`, in order: each path with the hash of its content (the files read in
+/// parallel).
+fn files_hash(files: &[PathBuf]) -> Sha256 {
+    let digests: Vec<[u8; 32]> = files.par_iter().map(|p| file_digest(p)).collect();
     let mut h = Sha256::new();
-    for (name, digest) in names.iter().zip(digests) {
-        h.update(name.as_os_str().as_encoded_bytes());
+    for (path, digest) in files.iter().zip(digests) {
+        h.update(path.as_os_str().as_encoded_bytes());
         h.update([0]);
         h.update(digest);
     }
-    h.finalize().into()
+    h
 }
 
 /// The hash of every file under `root` (a file or a directory), walked as discovery walks
@@ -457,13 +463,7 @@ fn tree_digest(root: &Path) -> [u8; 32] {
             Err(e) => problems.push(e.to_string()),
         }
     }
-    let digests: Vec<[u8; 32]> = files.par_iter().map(|p| file_digest(p)).collect();
-    let mut h = Sha256::new();
-    for (path, digest) in files.iter().zip(digests) {
-        h.update(path.as_os_str().as_encoded_bytes());
-        h.update([0]);
-        h.update(digest);
-    }
+    let mut h = files_hash(&files);
     for p in problems {
         h.update(p.as_bytes());
         h.update([0]);
