@@ -442,12 +442,21 @@ fn signature(format: Format, category: &str, verbose: bool, color: bool) -> Stri
     )
 }
 
+/// Whether a report of `format` is the same whenever it is made from the same results:
+/// PolicyReports carry the time they were made.
+fn timeless(format: Format) -> bool {
+    format != Format::Policyreport
+}
+
 /// Writes each report of `outputs` again from the scan cache's copies, when every one was
 /// kept; `None` (and nothing written) otherwise.
 fn replay(memo: &Memo, outputs: &Outputs, args: &ScanArgs, color: bool) -> Option<ExitStatus> {
     let mut kept = Vec::new();
     let mut worst = None;
     for (format, path) in outputs {
+        if !timeless(*format) {
+            return None;
+        }
         let sig = signature(
             *format,
             &args.category,
@@ -518,12 +527,14 @@ fn write_reports(
             continue;
         }
         report.color = color && path.is_none();
-        let mut keeper = keep.and_then(|(memo, worst)| {
-            memo.keeper(
-                &signature(*format, report.category, report.verbose, report.color),
-                worst,
-            )
-        });
+        let mut keeper = keep
+            .filter(|_| timeless(*format))
+            .and_then(|(memo, worst)| {
+                memo.keeper(
+                    &signature(*format, report.category, report.verbose, report.color),
+                    worst,
+                )
+            });
         let result = emit(path.as_ref(), |out| match keeper.as_mut() {
             Some(keeper) => report.write(*format, &mut Tee { out, keeper }),
             None => report.write(*format, out),

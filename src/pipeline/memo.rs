@@ -187,7 +187,8 @@ impl Memo {
         let reads = self.reads.get()?;
         cache::create_private_dir(&self.dir).ok()?;
         let path = self.report_path(signature);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let name = path.file_name()?.to_string_lossy();
+        let tmp = self.dir.join(format!(".{name}.{}", std::process::id()));
         let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).ok()?);
         let worst = serde_json::to_string(&worst).ok()?;
         writeln!(out, "{reads} {worst}").ok()?;
