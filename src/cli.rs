@@ -398,15 +398,11 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
     }
     let mut report = outcome.report(&args.category, args.verbose);
     let started = std::time::Instant::now();
-    let keep = outcome.memo.as_ref().filter(|_| replayable).map(|memo| {
-        let worst = outcome
-            .findings
-            .iter()
-            .filter(|f| f.suppression.is_none())
-            .map(|f| f.severity)
-            .max();
-        (memo, worst)
-    });
+    let keep = outcome
+        .memo
+        .as_ref()
+        .filter(|_| replayable)
+        .map(|memo| (memo, outcome.worst()));
     // With --dry-run standard output carries the diff only.
     let failed = !write_reports(&mut report, &outputs, color, args.dry_run, keep);
     if args.timings {
@@ -481,15 +477,7 @@ fn replay(memo: &Memo, outputs: &Outputs, args: &ScanArgs, color: bool) -> Optio
             return Some(ExitStatus::Untrusted);
         }
     }
-    let failing = args
-        .fail_on
-        .severity()
-        .is_some_and(|min| worst.is_some_and(|w| w >= min));
-    Some(if failing {
-        ExitStatus::Findings
-    } else {
-        ExitStatus::Clean
-    })
+    Some(ExitStatus::of(worst, args.fail_on.severity()))
 }
 
 /// A writer that copies what it writes into a [`Keeper`].

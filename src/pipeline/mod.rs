@@ -139,16 +139,17 @@ impl Outcome {
         if self.has_errors() {
             return ExitStatus::Untrusted;
         }
-        let failing = fail_on.is_some_and(|min| {
-            self.findings
-                .iter()
-                .any(|f| f.suppression.is_none() && f.severity >= min)
-        });
-        if failing {
-            ExitStatus::Findings
-        } else {
-            ExitStatus::Clean
-        }
+        ExitStatus::of(self.worst(), fail_on)
+    }
+
+    /// The highest severity of a finding that no suppression hides.
+    #[must_use]
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings
+            .iter()
+            .filter(|f| f.suppression.is_none())
+            .map(|f| f.severity)
+            .max()
     }
 
     /// The report of this outcome in the given SARIF category, for any format.
@@ -178,6 +179,18 @@ pub enum ExitStatus {
     /// The run cannot be trusted: an input, rule, config or output could not be read or
     /// written, or the command line is wrong (exit 2).
     Untrusted = 2,
+}
+
+impl ExitStatus {
+    /// How a run whose inputs could all be read ends: findings when the worst unsuppressed
+    /// one is at or above `fail_on` (`None`: findings never fail), clean otherwise.
+    #[must_use]
+    pub fn of(worst: Option<Severity>, fail_on: Option<Severity>) -> Self {
+        match (worst, fail_on) {
+            (Some(worst), Some(min)) if worst >= min => Self::Findings,
+            _ => Self::Clean,
+        }
+    }
 }
 
 impl From<ExitStatus> for std::process::ExitCode {
