@@ -72,13 +72,9 @@ impl Ready {
     fn evaluator(&self, data: &regorus::Value) -> Evaluator {
         match &self.program {
             Some(p) => {
-                let mut vm = regorus::rvm::RegoVM::new_with_policy(p.policy.clone());
-                vm.load_program(p.program.clone());
                 // The same data was accepted when the rule was prepared.
-                let _ = vm.set_data(data.clone());
-                vm.set_strict_builtin_errors(true);
-                vm.set_max_instructions(MAX_INSTRUCTIONS);
-                Evaluator::Vm(Box::new(vm))
+                let (vm, _) = vm(p, data);
+                Evaluator::Vm(vm)
             }
             None => Evaluator::Interpreter(Box::new(self.engine.clone())),
         }
@@ -394,17 +390,9 @@ impl Prepared {
     ) -> Option<HashMap<usize, Vec<Value>>> {
         let k = *self.combined.by_kind.get(resource.kind.as_str())?;
         let kind = &self.combined.programs[k];
-        let vm = evaluators.combined[k].get_or_insert_with(|| {
-            let p = &kind.program;
-            let mut vm = regorus::rvm::RegoVM::new_with_policy(p.policy.clone());
-            vm.load_program(p.program.clone());
-            // A VM that does not take the data fails every execution, and the rules run
-            // one by one.
-            let _ = vm.set_data(self.data.clone());
-            vm.set_strict_builtin_errors(true);
-            vm.set_max_instructions(MAX_INSTRUCTIONS);
-            Box::new(vm)
-        });
+        // A VM that does not take the data fails every execution, and the rules run one by
+        // one.
+        let vm = evaluators.combined[k].get_or_insert_with(|| vm(&kind.program, &self.data).0);
         vm.set_input(input.clone());
         let value = vm.execute_entry_point_by_index(0).ok()?;
         let mut found: HashMap<usize, Vec<Value>> =
@@ -420,6 +408,17 @@ impl Prepared {
         }
         Some(found)
     }
+}
+
+/// A VM running `p` on `data`, with strict built-in errors and the instruction budget, and
+/// whether it took the data (a VM that did not fails every execution).
+fn vm(p: &Program, data: &regorus::Value) -> (Box<regorus::rvm::RegoVM>, Result<(), String>) {
+    let mut vm = regorus::rvm::RegoVM::new_with_policy(p.policy.clone());
+    vm.load_program(p.program.clone());
+    let took = vm.set_data(data.clone()).map_err(|e| e.to_string());
+    vm.set_strict_builtin_errors(true);
+    vm.set_max_instructions(MAX_INSTRUCTIONS);
+    (Box::new(vm), took)
 }
 
 /// The combined programs of the compiled rules in `ready` (see [`combined`]).
@@ -449,9 +448,7 @@ fn ready_rule(rule: &CompiledRule, data: &regorus::Value) -> Result<Ready, Strin
         check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
     });
     if let Some(p) = &rule.program {
-        let mut vm = regorus::rvm::RegoVM::new_with_policy(p.policy.clone());
-        vm.load_program(p.program.clone());
-        vm.set_data(data.clone()).map_err(|e| e.to_string())?;
+        vm(p, data).1?;
     } else {
         engine.add_data(data.clone()).map_err(|e| e.to_string())?;
         engine.set_input(regorus::Value::new_object());
