@@ -226,7 +226,7 @@ impl Memo {
     /// an input changed while `opts`'s scan ran (its results may then be of either state).
     /// Returns whether it was kept.
     pub fn store(&self, opts: &Options, outcome: &Outcome, reads: &Reads) -> bool {
-        if reads.volatile.is_some() || outcome.diagnostics.iter().any(|d| d.level == Level::Error) {
+        if reads.remote || outcome.diagnostics.iter().any(|d| d.level == Level::Error) {
             return false;
         }
         if key(opts) != self.key {

@@ -53,16 +53,16 @@ pub struct Reads {
     /// Directories whose files were read: Terraform root and module directories, also
     /// outside the scanned paths.
     pub dirs: Vec<PathBuf>,
-    /// Why the results must not be reused, when something remote was read (a kustomize
-    /// resource or chart at a URL).
-    pub volatile: Option<String>,
+    /// Something remote was read (a kustomize resource or chart at a URL): the results must
+    /// not be reused.
+    pub remote: bool,
 }
 
 impl Reads {
     fn extend(&mut self, other: Reads) {
         self.files.extend(other.files);
         self.dirs.extend(other.dirs);
-        self.volatile = self.volatile.take().or(other.volatile);
+        self.remote |= other.remote;
     }
 }
 

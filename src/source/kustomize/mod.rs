@@ -102,12 +102,7 @@ pub fn load(plan: &Plan, base: &Path, cache: &Cache) -> Loaded {
     for root in &plan.roots {
         let (inputs, remote) = graph.inputs(root);
         out.reads.files.extend(inputs);
-        if remote && out.reads.volatile.is_none() {
-            out.reads.volatile = Some(format!(
-                "the kustomization {} reads a remote resource",
-                display(root, base)
-            ));
-        }
+        out.reads.remote |= remote;
     }
     out.files.extend(facts.values().map(|f| f.file.clone()));
     out.files.extend(manifests.values().map(|m| m.file.clone()));
