@@ -22,12 +22,16 @@
 //!   `BENCH_WEBHOOK_WARMUP_SECS` (default 3) of the same load; then the same connections at
 //!   a steady `BENCH_WEBHOOK_RATE` (default 5000) reviews/s in all (open loop: latency counts
 //!   from when each request was due), as long;
+//! - both first with the samples' objects as they are (sent again and again, so the webhook
+//!   answers most from its recent answers, `--verdict-cache`), then with every object unique
+//!   (an annotation holds the request's uid, so every review is judged);
+//!   `BENCH_WEBHOOK_UNIQUE=0` or `=1` runs only the first or only the second;
 //! - `BENCH_WEBHOOK_HEALTHZ=1`: the same closed loop against `GET /healthz` (TLS and HTTP,
 //!   no rules) on the same webhook, for comparison;
 //! - `BENCH_WEBHOOK_SOAK_SECS` (default 0: off): a fresh webhook under a steady
 //!   `BENCH_WEBHOOK_SOAK_RATE` (default 1000) reviews/s over `BENCH_WEBHOOK_SOAK_CONNS`
-//!   (default 50) connections, open loop, its RSS sampled every 10 s; start is after a warm-up
-//!   of at least 10 s;
+//!   (default 50) connections, open loop, every object unique, its RSS sampled every 10 s;
+//!   start is after a warm-up of at least 10 s;
 //! - `BENCH_BIN`: run this webhook binary instead of this build's (to compare two builds).
 //!
 //! Loopback only; the client and the webhook share the machine's cores.
@@ -58,6 +62,11 @@ use tokio_rustls::TlsConnector;
 
 /// Where the uid goes in a prepared review body.
 const UID_MARK: &str = "@@UID@@";
+/// Where the object's `bench.blogaudit.io/seq` annotation value goes: `0`, or the uid when
+/// every object is to be unique.
+const SEQ_MARK: &str = "@@SEQ@@";
+/// Which load run this is, in uids.
+static RUN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 /// How many failure messages are kept to print.
 const EXAMPLES: usize = 5;
 
@@ -72,6 +81,7 @@ struct Review {
     /// From `samples/blog` (must be admitted).
     blog: bool,
     head: Vec<u8>,
+    middle: Vec<u8>,
     tail: Vec<u8>,
     allowed: bool,
 }
@@ -89,6 +99,11 @@ impl Review {
             .pointer("/metadata/name")
             .and_then(Value::as_str)
             .unwrap_or_default();
+        let mut object = object.clone();
+        if let Some(meta) = object["metadata"].as_object_mut() {
+            let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
+            annotations["bench.blogaudit.io/seq"] = json!(SEQ_MARK);
+        }
         let review = json!({
             "apiVersion": "admission.k8s.io/v1",
             "kind": "AdmissionReview",
@@ -108,23 +123,34 @@ impl Review {
             }
         })
         .to_string();
-        let (head, tail) = review
+        let (head, rest) = review
             .split_once(&format!("\"{UID_MARK}\""))
             .expect("the uid mark is in the review");
+        let (middle, tail) = rest
+            .split_once(&format!("\"{SEQ_MARK}\""))
+            .expect("the seq mark is in the object");
         let sample = if blog { "blog" } else { "blog-broken" };
         Self {
             label: format!("{sample} {kind} {namespace}/{name}"),
             blog,
             head: format!("{head}\"").into_bytes(),
+            middle: format!("\"{middle}\"").into_bytes(),
             tail: format!("\"{tail}").into_bytes(),
             allowed: true,
         }
     }
 
-    fn body(&self, uid: &str) -> Bytes {
-        let mut b = Vec::with_capacity(self.head.len() + uid.len() + self.tail.len());
+    /// The review sent as `uid`; `unique`: its object differs from every other one sent
+    /// (an annotation holds the uid), so that no answer can be reused.
+    fn body(&self, uid: &str, unique: bool) -> Bytes {
+        let seq = if unique { uid } else { "0" };
+        let mut b = Vec::with_capacity(
+            self.head.len() + self.middle.len() + self.tail.len() + uid.len() + seq.len(),
+        );
         b.extend_from_slice(&self.head);
         b.extend_from_slice(uid.as_bytes());
+        b.extend_from_slice(&self.middle);
+        b.extend_from_slice(seq.as_bytes());
         b.extend_from_slice(&self.tail);
         Bytes::from(b)
     }
@@ -446,7 +472,10 @@ impl Tally {
 /// What a connection asks.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Target {
-    Validate,
+    /// Reviews; `unique`: every object differs (see [`Review::body`]).
+    Validate {
+        unique: bool,
+    },
     Healthz,
 }
 
@@ -497,10 +526,10 @@ async fn ask(
         .await
         .map_err(|e| format!("connection: {e}"))?;
     let request = match target {
-        Target::Validate => http::Request::post("/validate")
+        Target::Validate { unique } => http::Request::post("/validate")
             .header(http::header::HOST, "localhost")
             .header(http::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(review.body(uid))),
+            .body(Full::new(review.body(uid, unique))),
         Target::Healthz => http::Request::get("/healthz")
             .header(http::header::HOST, "localhost")
             .body(Full::new(Bytes::new())),
@@ -601,6 +630,8 @@ async fn connection(
     let mut tally = Tally::default();
     let mut sender: Option<Sender> = None;
     let mut seq = 0u64;
+    // Uids (and unique objects) differ from every earlier run's.
+    let run = RUN.load(std::sync::atomic::Ordering::SeqCst);
     let mut due = tokio::time::Instant::from_std(first);
     loop {
         if let Pace::Open(_) = pace {
@@ -625,7 +656,7 @@ async fn connection(
             }
         };
         let review = &reviews[(id + usize::try_from(seq).unwrap_or(0)) % reviews.len()];
-        let uid = format!("bench-{id}-{seq}");
+        let uid = format!("bench-{run}-{id}-{seq}");
         seq += 1;
         let started = match pace {
             Pace::Closed => Instant::now(),
@@ -684,6 +715,7 @@ fn drive(
     (conns, pace): (usize, Pace),
     (warmup, secs): (Duration, Duration),
 ) -> (Tally, Mark) {
+    RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let start = Instant::now();
     let measure_from = start + warmup;
     let until = measure_from + secs;
@@ -746,7 +778,7 @@ fn expect(
             let mut alone = Tally::default();
             ask(
                 &mut sender,
-                Target::Validate,
+                Target::Validate { unique: false },
                 review,
                 &format!("alone-{i}"),
                 &mut alone,
@@ -795,7 +827,7 @@ fn in_process(reviews: &[Review], cluster: bool) -> Vec<bool> {
     reviews
         .iter()
         .map(|r| {
-            let review: Value = serde_json::from_slice(&r.body("x")).expect("a review");
+            let review: Value = serde_json::from_slice(&r.body("x", false)).expect("a review");
             let req = &review["request"];
             let subject = Subject {
                 operation: "CREATE".into(),
@@ -936,6 +968,11 @@ fn main() {
     let soak_secs = Duration::from_secs(env_or("BENCH_WEBHOOK_SOAK_SECS", 0));
     let soak_rate: f64 = env_or("BENCH_WEBHOOK_SOAK_RATE", 1000.0);
     let soak_conns: usize = env_or("BENCH_WEBHOOK_SOAK_CONNS", 50);
+    let uniques: Vec<bool> = match std::env::var("BENCH_WEBHOOK_UNIQUE").as_deref() {
+        Ok("0") => vec![false],
+        Ok("1") => vec![true],
+        _ => vec![false, true],
+    };
     let with_cluster = !matches!(
         std::env::var("BENCH_WEBHOOK_CLUSTER").as_deref(),
         Ok("none")
@@ -1004,20 +1041,25 @@ fn main() {
     println!();
     if !secs.is_zero() {
         header();
-        let mut runs = vec![
-            (
-                "load: /validate, closed loop".to_string(),
-                Target::Validate,
+        let every = Duration::from_secs_f64(f64::from(u32::try_from(conns).unwrap_or(1)) / rate);
+        let mut runs = Vec::new();
+        for unique in uniques {
+            let objects = if unique {
+                "every object unique"
+            } else {
+                "the samples' objects"
+            };
+            runs.push((
+                format!("/validate, {objects}, closed loop"),
+                Target::Validate { unique },
                 Pace::Closed,
-            ),
-            (
-                format!("load: /validate, open loop at {rate:.0}/s"),
-                Target::Validate,
-                Pace::Open(Duration::from_secs_f64(
-                    f64::from(u32::try_from(conns).unwrap_or(1)) / rate,
-                )),
-            ),
-        ];
+            ));
+            runs.push((
+                format!("/validate, {objects}, open loop at {rate:.0}/s"),
+                Target::Validate { unique },
+                Pace::Open(every),
+            ));
+        }
         if healthz {
             runs.push((
                 "comparison: GET /healthz, closed loop".to_string(),
@@ -1131,7 +1173,7 @@ fn soak(
         &hook,
         tls,
         reviews,
-        Target::Validate,
+        Target::Validate { unique: true },
         (conns, Pace::Open(every)),
         (warmup, secs),
     );
@@ -1140,7 +1182,13 @@ fn soak(
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let _ = sampler.join();
     header();
-    row("soak: /validate, open loop", conns, secs, &mut tally, cpu);
+    row(
+        "soak: /validate, every object unique, open loop",
+        conns,
+        secs,
+        &mut tally,
+        cpu,
+    );
     println!();
     failures(&tally);
     let samples = samples.lock().expect("lock").clone();

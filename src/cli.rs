@@ -901,6 +901,10 @@ pub struct WebhookArgs {
     /// Seconds between reads of the certificate files.
     #[arg(long, value_name = "SECONDS", default_value_t = 5, hide = true)]
     pub tls_poll: u64,
+    /// Recent answers kept for reviews sent again with the same content (a GitOps sync's
+    /// dry run, then its apply); 0 judges every review.
+    #[arg(long, value_name = "ENTRIES", default_value_t = 1024)]
+    pub verdict_cache: usize,
     /// Log level or filter (RUST_LOG syntax); logs are JSON lines on stderr.
     #[arg(long, value_name = "FILTER", default_value = "info")]
     pub log: String,
@@ -973,6 +977,7 @@ fn run_webhook(args: &WebhookArgs) -> ExitStatus {
         deadline: std::time::Duration::from_millis(args.deadline_ms.max(1)),
         stale_after: std::time::Duration::from_secs(args.cache_grace),
         tls_poll: std::time::Duration::from_secs(args.tls_poll.max(1)),
+        verdict_cache: args.verdict_cache,
         cluster,
         pipeline: Options {
             config: args.config.clone(),

@@ -68,8 +68,16 @@ fn admission_regressions_are_answered() {
     for p in inputs("admission") {
         let bytes = std::fs::read(&p).expect("read");
         if let Ok(request) = blogaudit::webhook::review::parse(&bytes) {
-            let verdict = admission.judge(request.subject, &[]);
-            let _ = blogaudit::webhook::review::response(&request.uid, &verdict);
+            if let Ok(subject) = request.subject() {
+                let verdict = admission.judge(subject, &[]);
+                if let Ok(answer) = blogaudit::webhook::verdicts::Answer::of(&verdict) {
+                    let _ = blogaudit::webhook::review::response(
+                        &request.uid,
+                        answer.denial.as_deref(),
+                        &answer.warnings,
+                    );
+                }
+            }
         }
     }
 }

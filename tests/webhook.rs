@@ -43,6 +43,7 @@ fn options(dir: &Path, cert: &Cert) -> Options {
         deadline: Duration::from_secs(3),
         stale_after: Duration::from_secs(60),
         tls_poll: Duration::from_millis(100),
+        verdict_cache: 4096,
         cluster: None,
         pipeline: PipelineOptions {
             base: root(),
@@ -168,6 +169,44 @@ fn a_compliant_object_is_allowed_and_a_broken_one_denied_with_rule_field_and_fix
             .unwrap_or_else(|| panic!("{message}"));
         assert!(line.ends_with(" Fix: Set `securityContext.allowPrivilegeEscalation: false` on every container."), "{line}");
     });
+}
+
+#[test]
+fn a_review_sent_again_gets_the_same_answer_without_being_judged_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut opts = alone(dir.path());
+    let rt = runtime();
+    for entries in [1024, 0] {
+        opts.verdict_cache = entries;
+        let shared = Arc::new(Shared::new(&opts).expect("the webhook starts"));
+        let app = webhook::router(Arc::clone(&shared));
+        rt.block_on(async {
+            for object in [deployment("blog"), deployment("blog-broken")] {
+                let (_, first) = post(&app, &review_of(&object, "CREATE", "uid-1")).await;
+                let (_, again) = post(&app, &review_of(&object, "CREATE", "uid-2")).await;
+                // The same answer but for its uid.
+                let mut expected = first["response"].clone();
+                expected["uid"] = json!("uid-2");
+                assert_eq!(again["response"], expected);
+            }
+            // A changed object is judged again: BA102 is gone from its answer.
+            let mut fixed = deployment("blog-broken");
+            fixed["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+                ["allowPrivilegeEscalation"] = json!(false);
+            let (_, answer) = post(&app, &review_of(&fixed, "CREATE", "uid-3")).await;
+            assert!(!answer.to_string().contains("BA102"), "{answer:#}");
+            // So is every review once the rules' view of the cluster changes.
+            shared.admission.refresh(Vec::new(), 7);
+            let (_, again) = post(&app, &review_of(&fixed, "CREATE", "uid-3")).await;
+            assert_eq!(again, answer);
+        });
+        let (hits, misses) = shared.verdicts.counts();
+        if entries == 0 {
+            assert_eq!((hits, misses), (0, 0), "nothing is kept with 0 entries");
+        } else {
+            assert_eq!((hits, misses), (2, 4));
+        }
+    }
 }
 
 #[test]

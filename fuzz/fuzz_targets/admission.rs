@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use blogaudit::pipeline::admission::{Admission, Settings};
 use blogaudit::pipeline::Options;
 use blogaudit::webhook::review;
+use blogaudit::webhook::verdicts::Answer;
 use libfuzzer_sys::fuzz_target;
 
 fn admission() -> &'static Admission {
@@ -16,7 +17,11 @@ fn admission() -> &'static Admission {
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(request) = review::parse(data) {
-        let verdict = admission().judge(request.subject, &[]);
-        let _ = review::response(&request.uid, &verdict);
+        if let Ok(subject) = request.subject() {
+            let verdict = admission().judge(subject, &[]);
+            if let Ok(answer) = Answer::of(&verdict) {
+                let _ = review::response(&request.uid, answer.denial.as_deref(), &answer.warnings);
+            }
+        }
     }
 });

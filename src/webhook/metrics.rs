@@ -12,6 +12,9 @@ const BUCKETS: &[f64] = &[
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
+/// What a finding did, as `blogaudit_webhook_findings_total` labels it.
+const ACTIONS: [&str; 3] = ["deny", "warn", "suppressed"];
+
 /// How a review ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
@@ -58,13 +61,19 @@ pub struct CacheGauges {
     pub age_seconds: f64,
     pub synced: bool,
     pub generation: u64,
+    /// Reviews answered from a kept answer, and reviews whose answer was not kept.
+    pub verdict_hits: u64,
+    pub verdict_misses: u64,
+    /// Answers kept now.
+    pub verdicts_kept: usize,
 }
 
 /// Counters shared by every connection.
 #[derive(Default)]
 pub struct Metrics {
     reviews: [AtomicU64; 6],
-    findings: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// Findings by rule: denied, warned, suppressed.
+    findings: Mutex<BTreeMap<String, [u64; 3]>>,
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     /// Sum of latencies, in microseconds.
@@ -90,10 +99,26 @@ impl Metrics {
         );
     }
 
-    /// Records a finding of `rule` that was denied, warned or suppressed.
-    pub fn finding(&self, rule: &str, action: &'static str) {
-        if let Ok(mut f) = self.findings.lock() {
-            *f.entry((rule.to_string(), action)).or_default() += 1;
+    /// Records findings, each by its rule and what it did: `deny`, `warn` or `suppressed`.
+    pub fn findings(&self, findings: &[(String, &'static str)]) {
+        if findings.is_empty() {
+            return;
+        }
+        let Ok(mut counts) = self.findings.lock() else {
+            return;
+        };
+        for (rule, action) in findings {
+            let Some(i) = ACTIONS.iter().position(|a| a == action) else {
+                continue;
+            };
+            match counts.get_mut(rule.as_str()) {
+                Some(n) => n[i] += 1,
+                None => {
+                    let mut n = [0; 3];
+                    n[i] = 1;
+                    counts.insert(rule.clone(), n);
+                }
+            }
         }
     }
 
@@ -124,11 +149,15 @@ impl Metrics {
             "# HELP blogaudit_webhook_findings_total Findings in reviews, by rule and what they did.\n# TYPE blogaudit_webhook_findings_total counter"
         );
         if let Ok(f) = self.findings.lock() {
-            for ((rule, action), n) in f.iter() {
-                let _ = writeln!(
-                    out,
-                    "blogaudit_webhook_findings_total{{rule=\"{rule}\",action=\"{action}\"}} {n}"
-                );
+            for (rule, counts) in f.iter() {
+                for (action, n) in ACTIONS.iter().zip(counts) {
+                    if *n > 0 {
+                        let _ = writeln!(
+                            out,
+                            "blogaudit_webhook_findings_total{{rule=\"{rule}\",action=\"{action}\"}} {n}"
+                        );
+                    }
+                }
             }
         }
         let _ = writeln!(
@@ -178,6 +207,16 @@ impl Metrics {
             out,
             "# HELP blogaudit_webhook_cache_generation Changes seen by the cache.\n# TYPE blogaudit_webhook_cache_generation counter\nblogaudit_webhook_cache_generation {}",
             cache.generation
+        );
+        let _ = writeln!(
+            out,
+            "# HELP blogaudit_webhook_verdict_cache_total Reviews of up to 32 KiB looked up among the recent answers, by result.\n# TYPE blogaudit_webhook_verdict_cache_total counter\nblogaudit_webhook_verdict_cache_total{{result=\"hit\"}} {}\nblogaudit_webhook_verdict_cache_total{{result=\"miss\"}} {}",
+            cache.verdict_hits, cache.verdict_misses
+        );
+        let _ = writeln!(
+            out,
+            "# HELP blogaudit_webhook_verdict_cache_entries Recent answers kept.\n# TYPE blogaudit_webhook_verdict_cache_entries gauge\nblogaudit_webhook_verdict_cache_entries {}",
+            cache.verdicts_kept
         );
         let _ = writeln!(
             out,

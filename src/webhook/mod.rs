@@ -13,8 +13,8 @@
 pub mod metrics;
 pub mod review;
 pub mod tls;
+pub mod verdicts;
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -32,10 +32,11 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use crate::model::Level;
-use crate::pipeline::admission::{Admission, Settings, Verdict};
+use crate::pipeline::admission::{Admission, Settings};
 use crate::pipeline::Options as PipelineOptions;
 use crate::source::live::{self, connect, kubernetes, watch::Cache};
 use metrics::{CacheGauges, Metrics, Outcome};
+use verdicts::{Answer, Verdicts};
 
 /// The API server's own limit on a request body (3 MiB); a larger AdmissionReview is refused
 /// with 413.
@@ -79,6 +80,8 @@ pub struct Options {
     pub cluster: Option<live::Options>,
     /// Config and rules, as `scan` takes them.
     pub pipeline: PipelineOptions,
+    /// Most recent answers kept for reviews sent again (`--verdict-cache`; 0 keeps none).
+    pub verdict_cache: usize,
 }
 
 /// Why the webhook cannot start.
@@ -131,6 +134,8 @@ pub struct Shared {
     pub evaluations: Arc<tokio::sync::Semaphore>,
     /// Every rule runs compiled: a small review may be judged inline ([`INLINE_LIMIT`]).
     pub inline: bool,
+    /// Recent answers, for reviews of the same content (reviews up to [`INLINE_LIMIT`]).
+    pub verdicts: Verdicts,
 }
 
 impl Shared {
@@ -163,6 +168,7 @@ impl Shared {
             evaluations: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             )),
+            verdicts: Verdicts::new(opts.verdict_cache),
         })
     }
 
@@ -204,17 +210,24 @@ impl Shared {
 
     fn gauges(&self) -> CacheGauges {
         let age = self.admission.view_age();
+        let (verdict_hits, verdict_misses) = self.verdicts.counts();
+        let gauges = CacheGauges {
+            age_seconds: age,
+            verdict_hits,
+            verdict_misses,
+            verdicts_kept: self.verdicts.len(),
+            ..CacheGauges::default()
+        };
         match self.cache.get() {
             Some(c) => CacheGauges {
                 objects: c.counts(),
-                age_seconds: age,
                 synced: self.not_ready().is_none(),
                 generation: c.generation(),
+                ..gauges
             },
             None => CacheGauges {
-                age_seconds: age,
                 synced: !self.cluster,
-                ..CacheGauges::default()
+                ..gauges
             },
         }
     }
@@ -360,107 +373,106 @@ async fn judge(
         Ok(r) => r,
         Err(e) => return reject(shared, started, StatusCode::BAD_REQUEST, &e.to_string()),
     };
-    let uid = request.uid.clone();
     let what = format!(
         "{} {}/{}",
-        request.kind.kind, request.subject.namespace, request.subject.name
+        request.kind.kind, request.namespace, request.name
     );
     let unsure = shared.unsure();
-    if shared.inline && body.len() <= INLINE_LIMIT {
+    // What the answer depends on besides the view: the request, the day and the doubts.
+    let generation = shared.admission.generation();
+    let key = (body.len() <= INLINE_LIMIT).then(|| {
+        let mut key = request.content();
+        key.extend_from_slice(&crate::model::date::today().to_le_bytes());
+        for kind in &unsure {
+            key.extend_from_slice(kind.as_bytes());
+            key.push(0);
+        }
+        key
+    });
+    if let Some(kept) = key
+        .as_ref()
+        .and_then(|k| shared.verdicts.get(generation, k))
+    {
+        return answer(shared, started, &request.uid, &what, &kept);
+    }
+    let subject = match request.subject() {
+        Ok(s) => s,
+        Err(e) => return reject(shared, started, StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let verdict = if shared.inline && body.len() <= INLINE_LIMIT {
         // A panic in judging answers by the failure mode, as it does on the blocking pool.
         let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            shared.admission.judge(request.subject, &unsure)
+            shared.admission.judge(subject, &unsure)
         }));
-        return match judged {
-            Ok(verdict) => answer(shared, started, &uid, &what, &verdict),
-            Err(_) => fail(shared, started, &uid, "the evaluation failed: it panicked"),
+        match judged {
+            Ok(verdict) => verdict,
+            Err(_) => {
+                return fail(
+                    shared,
+                    started,
+                    &request.uid,
+                    "the evaluation failed: it panicked",
+                )
+            }
+        }
+    } else {
+        let worker = Arc::clone(shared);
+        let task = async move {
+            // Held until the evaluation ends, even when the deadline has answered first.
+            let permit = Arc::clone(&worker.evaluations).acquire_owned().await.ok();
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                worker.admission.judge(subject, &unsure)
+            })
+            .await
         };
+        match tokio::time::timeout_at(deadline, task).await {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                return fail(
+                    shared,
+                    started,
+                    &request.uid,
+                    &format!("the evaluation failed: {e}"),
+                );
+            }
+            Err(_) => {
+                return fail(
+                    shared,
+                    started,
+                    &request.uid,
+                    &format!(
+                        "the review passed its deadline of {} ms",
+                        shared.deadline.as_millis()
+                    ),
+                );
+            }
+        }
+    };
+    let judged = match Answer::of(&verdict) {
+        Ok(a) => Arc::new(a),
+        Err(errors) => {
+            let why = format!("{what} could not be judged whole: {errors}");
+            return fail(shared, started, &request.uid, &why);
+        }
+    };
+    if let Some(key) = key {
+        shared.verdicts.put(generation, key, Arc::clone(&judged));
     }
-    let worker = Arc::clone(shared);
-    let task = async move {
-        // Held until the evaluation ends, even when the deadline has answered first.
-        let permit = Arc::clone(&worker.evaluations).acquire_owned().await.ok();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            worker.admission.judge(request.subject, &unsure)
-        })
-        .await
-    };
-    let verdict = match tokio::time::timeout_at(deadline, task).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => {
-            return fail(
-                shared,
-                started,
-                &uid,
-                &format!("the evaluation failed: {e}"),
-            );
-        }
-        Err(_) => {
-            return fail(
-                shared,
-                started,
-                &uid,
-                &format!(
-                    "the review passed its deadline of {} ms",
-                    shared.deadline.as_millis()
-                ),
-            );
-        }
-    };
-    answer(shared, started, &uid, &what, &verdict)
+    answer(shared, started, &request.uid, &what, &judged)
 }
 
 /// The answer to a judged review, counted and logged.
-fn answer(shared: &Shared, started: Instant, uid: &str, what: &str, verdict: &Verdict) -> Response {
-    if !verdict.errors.is_empty() && verdict.denials.is_empty() {
-        let why = format!(
-            "{} could not be judged whole: {}",
-            what,
-            verdict.errors.join("; ")
-        );
-        return fail(shared, started, uid, &why);
-    }
-    let outcome = record(shared, verdict);
-    shared.metrics.review(outcome, started.elapsed());
-    if outcome == Outcome::Denied {
-        let rules: BTreeSet<&str> = verdict
-            .denials
-            .iter()
-            .map(|d| d.finding.rule_id.as_str())
-            .collect();
-        tracing::info!(uid = %uid, object = %what, rules = ?rules, "denied");
+fn answer(shared: &Shared, started: Instant, uid: &str, what: &str, answer: &Answer) -> Response {
+    shared.metrics.findings(&answer.findings);
+    shared.metrics.review(answer.outcome, started.elapsed());
+    if answer.outcome == Outcome::Denied {
+        tracing::info!(uid = %uid, object = %what, rules = ?answer.denied_by, "denied");
     } else {
-        tracing::debug!(uid = %uid, object = %what, result = ?outcome, "reviewed");
+        tracing::debug!(uid = %uid, object = %what, result = ?answer.outcome, "reviewed");
     }
-    (StatusCode::OK, json_body(&review::response(uid, verdict))).into_response()
-}
-
-/// The review's outcome, with its findings counted.
-fn record(shared: &Shared, verdict: &Verdict) -> Outcome {
-    for f in &verdict.findings {
-        let action = if f.suppression.is_some() {
-            "suppressed"
-        } else if verdict
-            .denials
-            .iter()
-            .any(|d| d.finding.fingerprint == f.fingerprint)
-        {
-            "deny"
-        } else {
-            "warn"
-        };
-        shared.metrics.finding(&f.rule_id, action);
-    }
-    if verdict.skipped.is_some() {
-        Outcome::Skipped
-    } else if !verdict.allowed {
-        Outcome::Denied
-    } else if verdict.warnings.is_empty() {
-        Outcome::Allowed
-    } else {
-        Outcome::Warned
-    }
+    let body = review::response(uid, answer.denial.as_deref(), &answer.warnings);
+    (StatusCode::OK, json_body(&body)).into_response()
 }
 
 /// The `--failure-mode` answer to a review that could not be judged.

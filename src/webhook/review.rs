@@ -2,9 +2,10 @@
 //! written, and the errors a request can have.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use crate::pipeline::admission::{Subject, Verdict};
+use crate::pipeline::admission::Subject;
 
 pub const API_VERSION: &str = "admission.k8s.io/v1";
 
@@ -52,7 +53,7 @@ struct WireRequest {
     #[serde(default)]
     sub_resource: Option<String>,
     #[serde(default)]
-    object: Option<Value>,
+    object: Option<Box<RawValue>>,
     #[serde(default)]
     dry_run: Option<bool>,
 }
@@ -67,14 +68,82 @@ pub struct GroupVersionKind {
     pub kind: String,
 }
 
-/// One review request, read.
+/// One review request, read. The object is kept as its JSON text until it is judged: a
+/// review whose verdict is remembered ([`Request::content`]) never builds it.
 #[derive(Debug)]
 pub struct Request {
     pub uid: String,
     /// The kind the request is about (from `request.kind`).
     pub kind: GroupVersionKind,
     pub dry_run: bool,
-    pub subject: Subject,
+    /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`.
+    pub operation: String,
+    pub namespace: String,
+    pub name: String,
+    pub sub_resource: String,
+    /// The object's JSON text (`None` when absent or `null`).
+    object: Option<Box<RawValue>>,
+}
+
+impl Request {
+    /// Everything of the request that the verdict depends on, as bytes: the kind, operation,
+    /// namespace, name, subresource and the object's text, each with its length. Not the
+    /// uid, `dryRun` (judged the same) or the fields no rule reads (`userInfo`,
+    /// `oldObject`, `options`).
+    #[must_use]
+    pub fn content(&self) -> Vec<u8> {
+        let object = self.object.as_ref().map_or("null", |o| o.get());
+        let parts: [&str; 8] = [
+            &self.kind.group,
+            &self.kind.version,
+            &self.kind.kind,
+            &self.operation,
+            &self.namespace,
+            &self.name,
+            &self.sub_resource,
+            object,
+        ];
+        let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 8).sum());
+        for p in parts {
+            out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+            out.extend_from_slice(p.as_bytes());
+        }
+        out
+    }
+
+    /// What the review asks about, with the object read.
+    ///
+    /// # Errors
+    /// The object is nested deeper than a JSON value may be.
+    pub fn subject(&self) -> Result<Subject, ReviewError> {
+        let mut object = match &self.object {
+            Some(raw) => serde_json::from_str(raw.get())
+                .map_err(|e| ReviewError::Shape(format!("request.object: {e}")))?,
+            None => Value::Null,
+        };
+        let kind = &self.kind;
+        // The object normally carries its kind; fill it from the request when it does not.
+        if let Some(obj) = object.as_object_mut() {
+            if !obj.contains_key("kind") && !kind.kind.is_empty() {
+                obj.insert("kind".into(), Value::String(kind.kind.clone()));
+            }
+            if !obj.contains_key("apiVersion") && !kind.version.is_empty() {
+                let v = if kind.group.is_empty() {
+                    kind.version.clone()
+                } else {
+                    format!("{}/{}", kind.group, kind.version)
+                };
+                obj.insert("apiVersion".into(), Value::String(v));
+            }
+        }
+        Ok(Subject {
+            operation: self.operation.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+            sub_resource: self.sub_resource.clone(),
+            object,
+        })
+    }
 }
 
 /// Reads an AdmissionReview body.
@@ -102,49 +171,32 @@ pub fn parse(body: &[u8]) -> Result<Request, ReviewError> {
         .uid
         .filter(|u| !u.is_empty())
         .ok_or(ReviewError::NoUid)?;
-    let mut object = req.object.unwrap_or(Value::Null);
-    let kind = req.kind.unwrap_or_default();
-    // The object normally carries its kind; fill it from the request when it does not.
-    if let Some(obj) = object.as_object_mut() {
-        if !obj.contains_key("kind") && !kind.kind.is_empty() {
-            obj.insert("kind".into(), Value::String(kind.kind.clone()));
-        }
-        if !obj.contains_key("apiVersion") && !kind.version.is_empty() {
-            let v = if kind.group.is_empty() {
-                kind.version.clone()
-            } else {
-                format!("{}/{}", kind.group, kind.version)
-            };
-            obj.insert("apiVersion".into(), Value::String(v));
-        }
-    }
     Ok(Request {
         uid,
-        kind,
+        kind: req.kind.unwrap_or_default(),
         dry_run: req.dry_run.unwrap_or(false),
-        subject: Subject {
-            operation: req.operation.unwrap_or_default(),
-            namespace: req.namespace.unwrap_or_default(),
-            name: req.name.unwrap_or_default(),
-            sub_resource: req.sub_resource.unwrap_or_default(),
-            object,
-        },
+        operation: req.operation.unwrap_or_default(),
+        namespace: req.namespace.unwrap_or_default(),
+        name: req.name.unwrap_or_default(),
+        sub_resource: req.sub_resource.unwrap_or_default(),
+        object: req.object.filter(|o| o.get() != "null"),
     })
 }
 
-/// The AdmissionReview answering `uid` with `verdict`.
+/// The AdmissionReview answering `uid`: admitted, or refused with `denial` (HTTP 403 in
+/// the status), with `warnings` either way.
 #[must_use]
-pub fn response(uid: &str, verdict: &Verdict) -> Value {
-    let mut response = json!({"uid": uid, "allowed": verdict.allowed});
-    if !verdict.allowed {
+pub fn response(uid: &str, denial: Option<&str>, warnings: &[String]) -> Value {
+    let mut response = json!({"uid": uid, "allowed": denial.is_none()});
+    if let Some(message) = denial {
         response["status"] = json!({
             "code": 403,
             "reason": "Forbidden",
-            "message": verdict.message(),
+            "message": message,
         });
     }
-    if !verdict.warnings.is_empty() {
-        response["warnings"] = json!(verdict.warnings);
+    if !warnings.is_empty() {
+        response["warnings"] = json!(warnings);
     }
     envelope(response)
 }
