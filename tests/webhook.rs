@@ -444,6 +444,37 @@ fn a_review_past_its_deadline_answers_by_the_failure_mode() {
     }
 }
 
+#[test]
+fn an_answer_with_a_rule_error_is_judged_again_each_time() {
+    // A user rule (interpreted) that runs past its time limit on every Deployment: a rule
+    // error, beside the findings that refuse the broken sample's Deployment.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = dir.path().join("rules/BA903-slow-rule");
+    std::fs::create_dir_all(&rules).expect("mkdir");
+    let slow = SLOW_RULE
+        .replace("kinds: [ConfigMap]", "kinds: [Deployment]")
+        .replace(
+            "input.kind == \"ConfigMap\"",
+            "input.kind == \"Deployment\"",
+        )
+        .replace("numbers.range(1, 3000)", "numbers.range(1, 30000)");
+    std::fs::write(rules.join("rule.rego"), slow).expect("rule");
+    let mut opts = alone(dir.path());
+    opts.pipeline.rules = Some(dir.path().join("rules"));
+    opts.deadline = Duration::from_secs(20);
+    let shared = Arc::new(Shared::new(&opts).expect("the webhook starts"));
+    let app = webhook::router(Arc::clone(&shared));
+    let object = deployment("blog-broken");
+    runtime().block_on(async {
+        for uid in ["uid-1", "uid-2"] {
+            let (status, answer) = post(&app, &review_of(&object, "CREATE", uid)).await;
+            assert_eq!(status, 200);
+            assert_eq!(answer["response"]["allowed"], false, "{answer:#}");
+        }
+    });
+    assert_eq!(shared.verdicts.counts(), (0, 2), "judged twice, kept never");
+}
+
 /// A webhook serving on loopback, on its own runtime thread, until dropped.
 struct Running {
     addr: SocketAddr,

@@ -456,7 +456,9 @@ async fn judge(
             return fail(shared, started, &request.uid, &why);
         }
     };
-    if let Some(key) = key {
+    // A rule error may not recur (an interpreted rule's time limit): such an answer is not
+    // kept, even when other findings deny the object.
+    if let Some(key) = key.filter(|_| verdict.errors.is_empty()) {
         shared.verdicts.put(generation, key, Arc::clone(&judged));
     }
     answer(shared, started, &request.uid, &what, &judged)
