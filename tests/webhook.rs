@@ -729,6 +729,45 @@ fn the_cache_flips_a_decision_when_a_network_policy_comes_and_goes() {
 }
 
 #[test]
+fn a_status_update_alone_prepares_no_new_view() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let api = KubeApi::with_manifests(&sample("blog"));
+    let cert = Cert::new("status");
+    let mut opts = options(dir.path(), &cert);
+    opts.cluster = Some(cluster(&api, dir.path()));
+    let running = Running::start(opts);
+    running.wait_ready(&rt);
+    let cache_generation = || running.shared.cache.get().expect("cache").generation();
+    let policy = manifest_objects(&sample("blog"))
+        .into_iter()
+        .find(|o| o["kind"] == "NetworkPolicy")
+        .expect("a NetworkPolicy");
+    let before = (cache_generation(), running.shared.admission.generation());
+
+    // A controller writes the status (a new resourceVersion): nothing the rules see changed.
+    let mut with_status = policy.clone();
+    with_status["status"] = json!({"conditions": [{"type": "Accepted", "status": "True"}]});
+    api.apply(with_status.clone());
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        (cache_generation(), running.shared.admission.generation()),
+        before
+    );
+
+    // A change of its spec is a change.
+    let mut changed = with_status;
+    changed["spec"]["podSelector"] = json!({"matchLabels": {"app": "nothing"}});
+    api.apply(changed);
+    let until = Instant::now() + Duration::from_secs(20);
+    while running.shared.admission.generation() == before.1 {
+        assert!(Instant::now() < until, "the change never reached the view");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(cache_generation() > before.0);
+}
+
+#[test]
 fn not_ready_until_the_cluster_answers_and_the_cache_syncs() {
     let rt = runtime();
     let dir = tempfile::tempdir().expect("tempdir");

@@ -6,8 +6,13 @@
 //! policy objects, not its pods. Every change bumps a generation and wakes whoever waits on
 //! [`Cache::changed`]; the webhook then prepares the rules' view of the cache once, instead
 //! of on every review.
+//!
+//! The view holds the objects without their `status`, `resourceVersion` and managed fields,
+//! and an update that changes only those is no change: controllers write status all the
+//! time (an HPA's every 15 seconds), and each would otherwise prepare a new view and empty
+//! the webhook's recent answers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +22,9 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, store::Writer, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 
-use super::kubernetes::{resource, Served};
+use serde_json::Value;
+
+use super::kubernetes::{resource, trim, Served};
 use crate::model::Resource;
 
 /// How one kind's watch is doing.
@@ -143,9 +150,10 @@ impl Cache {
         let mut out = Vec::new();
         for k in &self.kinds {
             for obj in k.store.state() {
-                let Ok(item) = serde_json::to_value(obj.as_ref()) else {
+                let Ok(mut item) = serde_json::to_value(obj.as_ref()) else {
                     continue;
                 };
+                unwatched(&mut item);
                 if let Some(r) = resource(&k.served, item) {
                     out.push(r);
                 }
@@ -171,20 +179,41 @@ async fn follow<S>(
     S: futures_util::Stream<Item = watcher::Result<watcher::Event<DynamicObject>>> + Send,
 {
     let mut stream = std::pin::pin!(stream);
+    let kind = lock(&state).kind.clone();
+    // What the view holds of each object (see `digest`), and of each object of a list under
+    // way.
+    let mut seen: HashMap<String, [u8; 32]> = HashMap::new();
+    let mut listing: HashMap<String, [u8; 32]> = HashMap::new();
     while let Some(event) = stream.next().await {
         let bump = match event {
-            Ok(watcher::Event::Init | watcher::Event::InitApply(_)) => {
+            Ok(watcher::Event::Init) => {
+                listing.clear();
+                lock(&state).failing = None;
+                false
+            }
+            Ok(watcher::Event::InitApply(obj)) => {
+                listing.insert(key(&obj), digest(&obj, &kind));
                 lock(&state).failing = None;
                 false
             }
             Ok(watcher::Event::InitDone) => {
+                seen = std::mem::take(&mut listing);
                 let mut s = lock(&state);
                 s.synced = true;
                 s.failing = None;
                 s.last_event = Some(Instant::now());
                 true
             }
-            Ok(watcher::Event::Apply(_) | watcher::Event::Delete(_)) => {
+            Ok(watcher::Event::Apply(obj)) => {
+                let d = digest(&obj, &kind);
+                let changed = seen.insert(key(&obj), d) != Some(d);
+                let mut s = lock(&state);
+                s.failing = None;
+                s.last_event = Some(Instant::now());
+                changed
+            }
+            Ok(watcher::Event::Delete(obj)) => {
+                seen.remove(&key(&obj));
                 let mut s = lock(&state);
                 s.failing = None;
                 s.last_event = Some(Instant::now());
@@ -204,5 +233,55 @@ async fn follow<S>(
             changed.notify_waiters();
             changed.notify_one();
         }
+    }
+}
+
+/// What of an object the view does not hold: its `status`, `resourceVersion` and managed
+/// fields, which change without any change the rules could see.
+fn unwatched(item: &mut Value) {
+    if let Some(obj) = item.as_object_mut() {
+        obj.remove("status");
+        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("resourceVersion");
+            meta.remove("managedFields");
+        }
+    }
+}
+
+/// An object's namespace and name.
+fn key(obj: &DynamicObject) -> String {
+    format!(
+        "{}/{}",
+        obj.metadata.namespace.as_deref().unwrap_or(""),
+        obj.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+/// The SHA-256 of what the view holds of an object (trimmed as every live read is, without
+/// what [`unwatched`] drops): two versions with the same digest look the same to the rules.
+fn digest(obj: &DynamicObject, kind: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut item = serde_json::to_value(obj).unwrap_or(Value::Null);
+    trim(&mut item, kind);
+    unwatched(&mut item);
+    // A list's items carry no apiVersion and kind, a watch event's objects do, and their
+    // fields may come in another order.
+    if let Some(o) = item.as_object_mut() {
+        o.remove("apiVersion");
+        o.remove("kind");
+    }
+    sort_keys(&mut item);
+    sha2::Sha256::digest(item.to_string().as_bytes()).into()
+}
+
+/// Puts the fields of every object in `v` in key order.
+fn sort_keys(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.sort_keys();
+            map.values_mut().for_each(sort_keys);
+        }
+        Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
     }
 }
