@@ -38,9 +38,24 @@ fn hex(bytes: &[u8]) -> String {
 /// Two findings with the same identity (the same field reported twice) get an occurrence
 /// suffix, so every fingerprint of a run is distinct.
 pub fn disambiguate(findings: &mut [Finding]) {
-    let mut seen = std::collections::HashMap::<String, usize>::new();
+    // The fingerprints that repeat, found first over borrowed strings: a copy of every
+    // fingerprint would cost more than a hundred bytes a finding, and repeats are rare.
+    let mut count = std::collections::HashMap::<&str, usize>::new();
+    for f in findings.iter() {
+        *count.entry(f.fingerprint.as_str()).or_insert(0) += 1;
+    }
+    let mut seen: std::collections::HashMap<String, usize> = count
+        .into_iter()
+        .filter(|&(_, n)| n > 1)
+        .map(|(fp, _)| (fp.to_string(), 0))
+        .collect();
+    if seen.is_empty() {
+        return;
+    }
     for f in findings.iter_mut() {
-        let n = seen.entry(f.fingerprint.clone()).or_insert(0);
+        let Some(n) = seen.get_mut(&f.fingerprint) else {
+            continue;
+        };
         *n += 1;
         if *n > 1 {
             f.fingerprint = format!("{}:{}", f.fingerprint, n);

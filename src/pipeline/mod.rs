@@ -367,7 +367,7 @@ fn evaluate(
         rules,
         files,
         config,
-        checked: inventory.resources.iter().map(checked).collect(),
+        checked: checked_all(inventory),
         timings,
         rule_time,
         reused: false,
@@ -493,12 +493,32 @@ fn for_rule<T: Copy>(table: &std::collections::BTreeMap<String, T>, id: &str) ->
         .map(|(_, v)| *v)
 }
 
-/// The JUnit test case of a resource: its identity and its first line (or reference).
-fn checked(r: &Resource) -> Checked {
-    Checked {
-        resource: ResourceRef::of(r),
-        location: Location::of(r),
+/// The JUnit test case of each resource: its identity and its first line (or reference).
+///
+/// The inventory is consumed: its indexes go first, then each resource gives up its identity
+/// and the rest of it is freed, so no second copy of every identity is made.
+fn checked_all(mut inventory: Inventory) -> Vec<Checked> {
+    let resources = std::mem::take(&mut inventory.resources);
+    drop(inventory);
+    let mut checked = Vec::with_capacity(resources.len());
+    for r in resources {
+        let location = Location::of(&r);
+        let Resource {
+            kind,
+            namespace,
+            name,
+            ..
+        } = r;
+        checked.push(Checked {
+            resource: ResourceRef {
+                kind,
+                namespace,
+                name,
+            },
+            location,
+        });
     }
+    checked
 }
 
 /// A rule that fails on every resource would repeat its error thousands of times: keep the

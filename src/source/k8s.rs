@@ -23,42 +23,62 @@ pub struct Parsed {
 /// Parses a manifest file's text. `path` is the display path.
 #[must_use]
 pub fn parse(path: &str, text: &str) -> (Parsed, Arc<SourceFile>) {
-    let (docs, error) = yaml::parse_stream(text);
+    parse_owned(path, text.to_string())
+}
+
+/// [`parse`] of a text the caller gives up: it becomes the file's shown text when nothing in
+/// it is masked, instead of being copied.
+///
+/// Each document is turned into its resources as soon as it is parsed, so the parse trees of
+/// the whole file are never held at once.
+#[must_use]
+pub fn parse_owned(path: &str, text: String) -> (Parsed, Arc<SourceFile>) {
     let mut out = Parsed::default();
-    if let Some(e) = error {
-        out.diagnostics.push(syntax_diagnostic(path, text, &e));
-    }
     let mut masks = Masks::default();
     let mut pending = Vec::new();
-    for (i, doc) in docs.into_iter().enumerate() {
-        unpack(doc, i, path, &mut pending, &mut out.diagnostics, &mut masks);
+    let mut index = 0;
+    let error = yaml::parse_each(&text, |doc| {
+        unpack(
+            doc,
+            index,
+            path,
+            &mut pending,
+            &mut out.diagnostics,
+            &mut masks,
+        );
+        index += 1;
+    });
+    if let Some(e) = error {
+        out.diagnostics
+            .insert(0, syntax_diagnostic(path, &text, &e));
     }
-    let mut shown = mask(text, &masks.ranges);
+    let mut shown = if masks.ranges.is_empty() {
+        text
+    } else {
+        mask(&text, &masks.ranges)
+    };
     if !masks.comment_lines.is_empty() {
         shown = mask_comments(&shown, &masks.comment_lines);
     }
     if let Some(e) = &out.diagnostics.iter().find(|d| d.code != "not-kubernetes") {
         if let Some(pos) = e.pos {
-            shown = mask_values_of_broken_document(&shown, pos.line);
+            shown = mask_values_of_broken_document(shown, pos.line);
         }
     }
     let file = Arc::new(SourceFile {
         path: path.to_string(),
         text: shown,
     });
-    out.resources = pending
-        .into_iter()
-        .filter_map(|(body, span, nodes)| {
-            Resource::from_k8s(
-                body,
-                Origin::File {
-                    file: file.clone(),
-                    span,
-                    spans: SpanIndex::Tree(nodes),
-                },
-            )
-        })
-        .collect();
+    let mut resources = Vec::with_capacity(pending.len());
+    for (body, span, nodes) in pending {
+        let origin = Origin::File {
+            file: file.clone(),
+            span,
+            spans: SpanIndex::Tree(nodes),
+        };
+        resources.extend(Resource::from_k8s(body, origin));
+    }
+    out.resources = resources;
     (out, file)
 }
 
@@ -263,7 +283,7 @@ fn mask_comments(text: &str, lines: &[(u32, u32)]) -> String {
 /// A document that does not parse cannot be redacted field by field. When it may be a
 /// Secret, every value from its start to the end of the file is masked (keys stay, so the
 /// snippet still shows where the syntax error is).
-fn mask_values_of_broken_document(text: &str, error_line: u32) -> String {
+fn mask_values_of_broken_document(text: String, error_line: u32) -> String {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let error_idx = (error_line as usize).saturating_sub(1).min(lines.len());
     let start = lines[..error_idx]
@@ -271,7 +291,7 @@ fn mask_values_of_broken_document(text: &str, error_line: u32) -> String {
         .rposition(|l| l.trim_end() == "---" || l.starts_with("--- "))
         .map_or(0, |i| i + 1);
     if !lines[start..].iter().any(|l| l.contains("Secret")) {
-        return text.to_string();
+        return text;
     }
     let mut out = String::with_capacity(text.len());
     for (i, line) in lines.iter().enumerate() {

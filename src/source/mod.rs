@@ -35,11 +35,22 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// Appends `other`. What `self` lacks is taken over rather than copied: the resources of
+    /// one large manifest would otherwise be held twice while they are moved.
     fn extend(&mut self, other: Loaded) {
-        self.resources.extend(other.resources);
-        self.files.extend(other.files);
-        self.diagnostics.extend(other.diagnostics);
+        append(&mut self.resources, other.resources);
+        append(&mut self.files, other.files);
+        append(&mut self.diagnostics, other.diagnostics);
         self.reads.extend(other.reads);
+    }
+}
+
+/// `to.extend(from)`, taking `from`'s buffer when `to` is empty.
+fn append<T>(to: &mut Vec<T>, from: Vec<T>) {
+    if to.is_empty() {
+        *to = from;
+    } else {
+        to.extend(from);
     }
 }
 
@@ -378,7 +389,7 @@ fn load_manifest(path: &Path, base: &Path) -> Loaded {
             }
         }
     };
-    let (parsed, file) = k8s::parse(&shown, &text);
+    let (parsed, file) = k8s::parse_owned(&shown, text);
     Loaded {
         resources: parsed.resources,
         files: vec![file],

@@ -37,6 +37,16 @@ pub struct YamlError {
 /// Parses every document of a stream. Documents before an error are kept.
 #[must_use]
 pub fn parse_stream(text: &str) -> (Vec<Document>, Option<YamlError>) {
+    let mut docs = Vec::new();
+    let error = parse_each(text, |doc| docs.push(doc));
+    (docs, error)
+}
+
+/// Parses every document of a stream, handing each to `each` as soon as it ends, so that a
+/// caller keeping only what it needs of each document never holds the trees of the whole
+/// stream at once. Returns the problem that stopped parsing; the documents before it were
+/// handed over.
+pub fn parse_each(text: &str, mut each: impl FnMut(Document)) -> Option<YamlError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     loop {
@@ -44,20 +54,23 @@ pub fn parse_stream(text: &str) -> (Vec<Document>, Option<YamlError>) {
             None => break,
             Some(Ok((Event::StreamEnd, _))) => break,
             Some(Ok((event, span))) => {
-                if let Err(e) = builder.on_event(event, span) {
-                    return (builder.docs, Some(e));
+                let result = builder.on_event(event, span);
+                if let Some(doc) = builder.done.take() {
+                    each(doc);
+                }
+                if let Err(e) = result {
+                    return Some(e);
                 }
             }
             Some(Err(e)) => {
-                let error = YamlError {
+                return Some(YamlError {
                     pos: pos(*e.marker()),
                     message: e.info().to_string(),
-                };
-                return (builder.docs, Some(error));
+                });
             }
         }
     }
-    (builder.docs, None)
+    None
 }
 
 fn pos(m: Marker) -> Pos {
@@ -83,7 +96,8 @@ enum Frame {
 
 #[derive(Default)]
 struct Builder {
-    docs: Vec<Document>,
+    /// The document that the last event ended.
+    done: Option<Document>,
     stack: Vec<Frame>,
     nodes: Vec<SpanNode>,
     /// Anchored nodes: value, node spans, bytes of text (aliases inside expanded).
@@ -126,9 +140,11 @@ impl Builder {
             Event::DocumentEnd => {
                 if let Some(value) = self.root.take() {
                     let end = self.nodes.first().map_or(self.doc_start, |n| n.end);
-                    self.docs.push(Document {
+                    self.done = Some(Document {
                         value,
-                        nodes: std::mem::take(&mut self.nodes),
+                        // Exactly as long as it is (the buffer is reused for the next
+                        // document).
+                        nodes: self.nodes.clone(),
                         span: Span {
                             start: self.doc_start,
                             end,

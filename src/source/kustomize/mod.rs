@@ -135,7 +135,7 @@ fn source_manifests(plan: &Plan, base: &Path) -> HashMap<PathBuf, Arc<SourceMani
         .filter_map(|p| {
             let shown = display(&p, base);
             let text = read_text(&p, &shown).ok()?;
-            let (parsed, file) = k8s::parse(&shown, &text);
+            let (parsed, file) = k8s::parse_owned(&shown, text);
             let docs = parsed
                 .resources
                 .into_iter()
