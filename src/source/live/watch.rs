@@ -144,7 +144,7 @@ impl Cache {
     }
 
     /// Every cached object as a resource, trimmed like a live read (no managed fields, no
-    /// last-applied copy, no Secret values).
+    /// last-applied copy, no Secret values), and without its `status` and `resourceVersion`.
     #[must_use]
     pub fn resources(&self) -> Vec<Resource> {
         let mut out = Vec::new();
