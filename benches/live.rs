@@ -107,7 +107,11 @@ fn main() {
         ),
         (
             "blogaudit scan of the same manifests (SARIF)",
-            vec!["scan".into(), k8s.display().to_string()],
+            vec![
+                "scan".into(),
+                "--no-cache".into(),
+                k8s.display().to_string(),
+            ],
         ),
     ];
     for (label, args) in cases {

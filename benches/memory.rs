@@ -137,8 +137,11 @@ fn main() {
             let mut code = 0;
             for _ in 0..runs {
                 let (w, r, c) = measure(
+                    // A whole scan each run: the scan cache would answer the runs after the
+                    // first.
                     Command::new(&bin)
                         .arg("scan")
+                        .arg("--no-cache")
                         .arg(path)
                         .args(["--format", format, "--output"])
                         .arg(&out),

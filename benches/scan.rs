@@ -125,8 +125,10 @@ fn main() {
             let mut code = 0;
             for _ in 0..runs {
                 let (w, r, c) = measure(
+                    // Every run a whole scan: the scan cache would answer the runs after the first.
                     Command::new(bin)
                         .arg("scan")
+                        .arg("--no-cache")
                         .arg(&target)
                         .args(["--format", "sarif", "--output"])
                         .arg(tmp.path().join("out.sarif")),
