@@ -6,8 +6,8 @@ use serde_json::Value;
 use crate::model::{Origin, PathSeg, Pos, Resource, Severity, Span};
 
 /// Where a finding points.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", try_from = "LocationFields")]
 pub enum Location {
     /// A span of a file in the scanned tree.
     File { path: String, span: Span },
@@ -26,15 +26,14 @@ struct LocationFields {
     reference: Option<String>,
 }
 
-impl<'de> Deserialize<'de> for Location {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let l = LocationFields::deserialize(d)?;
+impl TryFrom<LocationFields> for Location {
+    type Error = String;
+
+    fn try_from(l: LocationFields) -> Result<Self, String> {
         match (l.kind.as_str(), l.path, l.span, l.reference) {
             ("file", Some(path), Some(span), None) => Ok(Self::File { path, span }),
             ("object", None, None, Some(reference)) => Ok(Self::Object { reference }),
-            (kind, ..) => Err(serde::de::Error::custom(format!(
-                "not a location of type `{kind}`"
-            ))),
+            (kind, ..) => Err(format!("not a location of type `{kind}`")),
         }
     }
 }
