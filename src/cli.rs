@@ -375,8 +375,14 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
         && args.changed_since.is_none()
         && !args.report_only_paths
         && args.write_baseline.is_none();
+    // Opened once (its key hashes every input file), for the kept reports and the results.
+    let memo = if fixing.is_none() {
+        Memo::open(&opts)
+    } else {
+        None
+    };
     if replayable {
-        if let Some(status) = Memo::open(&opts).and_then(|m| replay(&m, &outputs, args, color)) {
+        if let Some(status) = memo.as_ref().and_then(|m| replay(m, &outputs, args, color)) {
             return status;
         }
     }
@@ -391,7 +397,7 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
         eprint!("{}", summary.render());
         outcome
     } else {
-        pipeline::run(&opts, &selection)
+        pipeline::run_opened(&opts, &selection, memo)
     };
     if outcome.reused && args.verbose {
         note_reused();

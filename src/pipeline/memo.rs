@@ -48,6 +48,8 @@ pub struct Memo {
     /// the entry names it, so a later entry of the same key (what the scan read outside
     /// the tree changed) never serves an earlier entry's reports.
     reads: std::sync::OnceLock<String>,
+    /// How long opening took (the key hashes every input file): part of the `cache` stage.
+    pub opened_in: std::time::Duration,
 }
 
 /// The results of an earlier scan, before selection.
@@ -110,12 +112,14 @@ impl Memo {
         if opts.no_cache {
             return None;
         }
+        let started = std::time::Instant::now();
         let dir = cache::user_dir("scan")?;
         Some(Self {
             dir,
             key: key(opts),
             base: opts.base.clone(),
             reads: std::sync::OnceLock::new(),
+            opened_in: started.elapsed(),
         })
     }
 

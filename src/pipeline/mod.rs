@@ -218,10 +218,16 @@ pub fn prepare_rules(opts: &Options) -> (Config, RuleSet, Vec<Diagnostic>) {
 /// is unchanged since an earlier scan, that scan's results are reused ([`memo`]).
 #[must_use]
 pub fn run(opts: &Options, selection: &Selection) -> Outcome {
+    run_opened(opts, selection, memo::Memo::open(opts))
+}
+
+/// [`run`] with the scan cache already opened (`None`: not used), so that a caller that
+/// looked in it first does not hash every input again.
+#[must_use]
+pub fn run_opened(opts: &Options, selection: &Selection, memo: Option<memo::Memo>) -> Outcome {
     let started = Instant::now();
-    let memo = memo::Memo::open(opts);
-    if let Some(entry) = memo.as_ref().and_then(memo::Memo::lookup) {
-        let mut outcome = reused(opts, entry, started.elapsed());
+    if let Some((entry, opened_in)) = memo.as_ref().and_then(|m| Some((m.lookup()?, m.opened_in))) {
+        let mut outcome = reused(opts, entry, opened_in + started.elapsed());
         outcome.memo = memo;
         return finish(opts, selection, outcome);
     }
