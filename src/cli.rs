@@ -476,14 +476,17 @@ fn replay(memo: &Memo, outputs: &Outputs, args: &ScanArgs, color: bool) -> Optio
         if let Err(e) = emit(path.as_ref(), |out| {
             std::io::copy(&mut copy, out).map(|_| ())
         }) {
-            let to = path
-                .as_ref()
-                .map_or("standard output".into(), |p| p.display().to_string());
-            eprintln!("error: cannot write the report to {to}: {e}");
+            report_not_written(path.as_ref(), &e);
             return Some(ExitStatus::Untrusted);
         }
     }
     Some(ExitStatus::of(worst, args.fail_on.severity()))
+}
+
+/// Says that the report for `path` (standard output when `None`) could not be written.
+fn report_not_written(path: Option<&PathBuf>, e: &std::io::Error) {
+    let to = path.map_or("standard output".into(), |p| p.display().to_string());
+    eprintln!("error: cannot write the report to {to}: {e}");
 }
 
 /// A writer that copies what it writes into a [`Keeper`].
@@ -537,10 +540,7 @@ fn write_reports(
             keeper.finish(result.is_ok());
         }
         if let Err(e) = result {
-            let to = path
-                .as_ref()
-                .map_or("standard output".into(), |p| p.display().to_string());
-            eprintln!("error: cannot write the report to {to}: {e}");
+            report_not_written(path.as_ref(), &e);
             written = false;
         }
     }
