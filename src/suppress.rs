@@ -67,9 +67,8 @@ pub fn parse_entries(value: &str) -> Vec<Result<Entry, EntryError>> {
         .collect()
 }
 
-fn annotation_of(r: &Resource) -> Option<&str> {
-    r.body
-        .get("metadata")?
+fn annotation_of(body: &Value) -> Option<&str> {
+    body.get("metadata")?
         .get("annotations")?
         .get(ANNOTATION)
         .and_then(Value::as_str)
@@ -95,7 +94,16 @@ struct Declared {
 fn declared_on(r: &Resource, diags: &mut Vec<Diagnostic>) -> Vec<Declared> {
     let mut declared = Vec::new();
     let own_file = r.file().map(|f| f.path.clone());
-    if let Some(text) = annotation_of(r) {
+    // A stashed resource is read again only when its text names the annotation.
+    let hydrated = r
+        .stashed_text()
+        .is_none_or(|t| t.contains(ANNOTATION))
+        .then(|| r.hydrated())
+        .flatten();
+    let annotated = hydrated
+        .as_deref()
+        .and_then(|h| Some((h, annotation_of(&h.body)?)));
+    if let Some((r, text)) = annotated {
         let pos = r
             .locate(&[
                 PathSeg::Key("metadata".into()),

@@ -1,19 +1,100 @@
 //! `data.inventory` and `data.config`: the document every rule reads, built once per
 //! inventory (in parallel) and shared by every evaluation.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::Inventory;
+use crate::model::{image_suffixes, Inventory};
 
 /// One resource body as the rules see it. Deserialized straight from the borrowed JSON, so
 /// no second JSON tree is made on the way.
 pub(super) fn to_rego(body: &Value) -> regorus::Value {
     regorus::Value::deserialize(body).unwrap_or(regorus::Value::Undefined)
 }
+
+/// Converts bodies to rule values that share what repeats: every equal string, key and
+/// sub-document of the bodies converted by one `Sharing` is one reference-counted value.
+/// Rules never change a value in place (a change copies it), so sharing is unseen by them.
+/// The looked-up objects are held for the whole evaluation, and their labels, selectors,
+/// ports and keys repeat from object to object.
+#[derive(Default)]
+struct Sharing {
+    /// Converted values by the hash of their content; equal ones are found by comparison.
+    seen: HashMap<u64, Vec<regorus::Value>>,
+}
+
+impl Sharing {
+    /// [`to_rego`] of `body`, sharing with what this converted before.
+    fn convert(&mut self, body: &Value) -> regorus::Value {
+        self.value(body).0
+    }
+
+    fn value(&mut self, v: &Value) -> (regorus::Value, u64) {
+        let (value, hash) = match v {
+            Value::Null => return (regorus::Value::Null, 1),
+            Value::Bool(b) => return (regorus::Value::Bool(*b), 2 + u64::from(*b)),
+            Value::Number(n) => {
+                let value = if let Some(u) = n.as_u64() {
+                    regorus::Value::from(u)
+                } else if let Some(i) = n.as_i64() {
+                    regorus::Value::from(i)
+                } else {
+                    regorus::Value::from(n.as_f64().unwrap_or_default())
+                };
+                return (value, hash_of(&(4u8, n.to_string())));
+            }
+            Value::String(s) => (string(s), hash_of(&(5u8, s))),
+            Value::Array(items) => {
+                let mut hash = 6;
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    let (v, h) = self.value(item);
+                    hash = mix(hash, h);
+                    out.push(v);
+                }
+                (regorus::Value::from(out), hash)
+            }
+            Value::Object(map) => {
+                let mut hash = 7;
+                let mut out = BTreeMap::new();
+                for (k, item) in map {
+                    let (key, hk) = self.share(string(k), hash_of(&(5u8, k)));
+                    let (v, hv) = self.value(item);
+                    hash = mix(mix(hash, hk), hv);
+                    out.insert(key, v);
+                }
+                (object(out), hash)
+            }
+        };
+        self.share(value, hash)
+    }
+
+    /// The value equal to `value` converted before, or `value`, kept for the next.
+    fn share(&mut self, value: regorus::Value, hash: u64) -> (regorus::Value, u64) {
+        let same = self.seen.entry(hash).or_default();
+        if let Some(earlier) = same.iter().find(|e| **e == value) {
+            return (earlier.clone(), hash);
+        }
+        same.push(value.clone());
+        (value, hash)
+    }
+}
+
+fn hash_of(v: &impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(v)
+}
+
+fn mix(hash: u64, part: u64) -> u64 {
+    (hash.rotate_left(5) ^ part).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+/// Resources per share table when the data document is built: large enough that what
+/// repeats is mostly shared, small enough to spread over the threads.
+const SHARING_CHUNK: usize = 8192;
 
 fn string(s: &str) -> regorus::Value {
     regorus::Value::from(s)
@@ -43,11 +124,34 @@ pub(super) fn build(
     looked_up: Option<&BTreeSet<String>>,
 ) -> (Vec<Option<regorus::Value>>, regorus::Value) {
     let wanted = |kind: &str| looked_up.is_none_or(|k| k.contains(kind));
-    let inputs: Vec<Option<regorus::Value>> = inventory
+    // Each resource's input when its kind is looked up, and its images; a stashed resource
+    // is read again only when it is looked up or may have images.
+    // The looked-up objects are converted sharing what repeats, a share table per chunk.
+    let (inputs, images): (Vec<Vec<Option<regorus::Value>>>, Vec<BTreeSet<String>>) = inventory
         .resources
-        .par_iter()
-        .map(|r| wanted(&r.kind).then(|| to_rego(&r.body)))
-        .collect();
+        .par_chunks(SHARING_CHUNK)
+        .map(|chunk| {
+            let mut sharing = Sharing::default();
+            let mut images = BTreeSet::new();
+            let mut inputs = Vec::with_capacity(chunk.len());
+            for r in chunk {
+                let input = wanted(&r.kind);
+                if !input && r.stashed_text().is_some_and(|t| !t.contains("image")) {
+                    inputs.push(None);
+                    continue;
+                }
+                let Some(r) = r.hydrated() else {
+                    inputs.push(None);
+                    continue;
+                };
+                image_suffixes(&r.kind, &r.body, &mut images);
+                inputs.push(input.then(|| sharing.convert(&r.body)));
+            }
+            (inputs, images)
+        })
+        .unzip();
+    let inputs: Vec<Option<regorus::Value>> = inputs.into_iter().flatten().collect();
+    let suffixes: BTreeSet<String> = images.into_iter().flatten().collect();
     let kinds: Vec<_> = inventory.index.iter().collect();
     // Per kind, in parallel: kind → namespace → name → body, and the kind's set of names.
     let per_kind: Vec<(regorus::Value, Option<regorus::Value>, regorus::Value)> = kinds
@@ -113,7 +217,6 @@ pub(super) fn build(
             })
             .collect(),
     );
-    let suffixes = inventory.image_suffixes();
     let namespaces: BTreeSet<regorus::Value> =
         inventory.namespaces.iter().map(|n| string(n)).collect();
     let inv = object(BTreeMap::from([
@@ -135,4 +238,40 @@ pub(super) fn build(
         (string("config"), to_rego(config)),
     ]));
     (inputs, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_values_equal_converted_ones_and_repeats_are_one() {
+        let bodies: Vec<Value> = (0..3)
+            .map(|i| {
+                serde_json::json!({
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": format!("s{i}"), "labels": {"app": "web"}},
+                    "spec": {
+                        "ports": [{"port": 80, "targetPort": -1, "weight": 0.5}],
+                        "selector": {"app": "web"},
+                        "empty": {}, "none": null, "list": [], "flag": true,
+                        "big": u64::MAX,
+                    },
+                })
+            })
+            .collect();
+        let mut sharing = Sharing::default();
+        let converted: Vec<regorus::Value> = bodies.iter().map(|b| sharing.convert(b)).collect();
+        for (b, c) in bodies.iter().zip(&converted) {
+            assert_eq!(&to_rego(b), c);
+        }
+        let labels = |v: &regorus::Value| v["metadata"]["labels"].clone();
+        let (regorus::Value::Object(a), regorus::Value::Object(b)) =
+            (labels(&converted[0]), labels(&converted[2]))
+        else {
+            panic!("objects");
+        };
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+    }
 }

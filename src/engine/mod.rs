@@ -189,15 +189,7 @@ impl Prepared {
     #[must_use]
     pub fn evaluate_all(&self, inventory: &Inventory) -> Evaluation {
         let same = self.inputs.len() == inventory.resources.len();
-        // A resource with a field of the wrong type is reported at that field, not run.
-        let mut malformed = Vec::new();
-        let mut indices: Vec<usize> = Vec::with_capacity(inventory.resources.len());
-        for (i, r) in inventory.resources.iter().enumerate() {
-            match shape::check(r) {
-                Some(d) => malformed.push(d),
-                None => indices.push(i),
-            }
-        }
+        let indices: Vec<usize> = (0..inventory.resources.len()).collect();
         let results: Vec<(Vec<Finding>, Vec<Diagnostic>, Vec<Duration>)> = indices
             .par_chunks(CHUNK)
             .map(|chunk| {
@@ -206,14 +198,24 @@ impl Prepared {
                 let mut errors = Vec::new();
                 let mut spent = vec![Duration::ZERO; self.rules.len()];
                 for &i in chunk {
-                    let resource = &inventory.resources[i];
+                    // A stashed resource is read again here, and dropped after its rules.
+                    let Some(resource) = inventory.resources[i].hydrated() else {
+                        errors.push(unreadable(&inventory.resources[i]));
+                        continue;
+                    };
+                    // A resource with a field of the wrong type is reported at that field,
+                    // not run.
+                    if let Some(d) = shape::check(&resource) {
+                        errors.push(d);
+                        continue;
+                    }
                     let input = match self.inputs.get(i) {
                         Some(Some(shared)) if same => shared.clone(),
                         _ => data::to_rego(&resource.body),
                     };
                     self.run(
                         &mut evaluators,
-                        resource,
+                        &resource,
                         &input,
                         false,
                         &mut findings,
@@ -231,7 +233,6 @@ impl Prepared {
 
         let mut findings = Vec::with_capacity(results.iter().map(|r| r.0.len()).sum());
         let mut diagnostics = self.diagnostics.clone();
-        diagnostics.extend(malformed);
         let mut total = vec![Duration::ZERO; self.rules.len()];
         for (f, d, spent) in results {
             findings.extend(f);
@@ -411,6 +412,15 @@ impl Prepared {
         }
         Some(found)
     }
+}
+
+/// The error of a stashed resource whose document no longer reads as it did.
+fn unreadable(r: &Resource) -> Diagnostic {
+    let (file, at) = match &r.origin {
+        Origin::File { file, span, .. } => (file.path.as_str(), span.start),
+        Origin::Object { reference } => (reference.as_str(), crate::model::Pos::default()),
+    };
+    Diagnostic::not_read_again(&ResourceRef::of(r).to_string(), file, at)
 }
 
 /// A VM running `p` on `data`, with strict built-in errors and the instruction budget, and

@@ -28,6 +28,19 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A stashed document of a manifest (see `SpanIndex::Stashed`) that did not read again
+    /// as it first did: `what` is the resource it held.
+    #[must_use]
+    pub fn not_read_again(what: &str, file: &str, at: super::Pos) -> Self {
+        Self::error(
+            "internal",
+            format!("{what}: its document could not be read again, so it was not checked"),
+        )
+        .in_file(file)
+        .at(at)
+        .help("this is a fault of blogaudit: please report it with the document")
+    }
+
     #[must_use]
     pub fn new(level: Level, code: &'static str, message: impl Into<String>) -> Self {
         Self {
@@ -128,6 +141,10 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     ("kustomize", "a kustomization that could not be rendered"),
     ("rule-error", "a rule that failed to load or evaluate"),
+    (
+        "internal",
+        "a fault of blogaudit itself (a document of a large manifest that could not be read again)",
+    ),
     ("config", "an invalid configuration file"),
     (
         "suppression",

@@ -35,9 +35,10 @@ impl Inventory {
                 .or_default()
                 .entry(r.name.clone())
                 .or_insert(i);
-            let parents = r
-                .body
-                .get("spec")
+            let body = r.body_with("parentRefs");
+            let parents = body
+                .as_deref()
+                .and_then(|b| b.get("spec"))
                 .and_then(|s| s.get("parentRefs"))
                 .and_then(serde_json::Value::as_array);
             for parent in parents.into_iter().flatten() {
@@ -71,47 +72,40 @@ impl Inventory {
             route_parents,
         }
     }
+}
 
-    /// Every trailing part of every container image's repository path, without registry
-    /// host, tag or digest: `registry.k8s.io/autoscaling/cluster-autoscaler:v1.30` gives
-    /// `cluster-autoscaler` and `autoscaling/cluster-autoscaler`. Lets a rule ask "is this
-    /// component deployed anywhere?" in one lookup.
-    #[must_use]
-    pub fn image_suffixes(&self) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        for r in &self.resources {
-            let spec = r.body.pointer("/spec/template/spec").or_else(|| {
-                r.body
-                    .pointer("/spec/jobTemplate/spec/template/spec")
-                    .or_else(|| (r.kind == "Pod").then(|| r.body.get("spec")).flatten())
-            });
-            let Some(spec) = spec else { continue };
-            for field in ["initContainers", "containers"] {
-                let containers = spec.get(field).and_then(serde_json::Value::as_array);
-                for c in containers.into_iter().flatten() {
-                    let Some(image) = c.get("image").and_then(serde_json::Value::as_str) else {
-                        continue;
-                    };
-                    let repo = image.split('@').next().unwrap_or(image);
-                    let mut parts: Vec<&str> = repo.split('/').collect();
-                    if let Some(last) = parts.last_mut() {
-                        *last = last.split(':').next().unwrap_or(last);
-                    }
-                    let first_is_host = parts.len() > 1
-                        && (parts[0].contains('.')
-                            || parts[0].contains(':')
-                            || parts[0] == "localhost");
-                    let path = if first_is_host {
-                        &parts[1..]
-                    } else {
-                        &parts[..]
-                    };
-                    for i in 0..path.len() {
-                        out.insert(path[i..].join("/"));
-                    }
-                }
+/// Every trailing part of the repository path of each container image of a resource's pod
+/// template (or a Pod's spec), without registry host, tag or digest:
+/// `registry.k8s.io/autoscaling/cluster-autoscaler:v1.30` gives `cluster-autoscaler` and
+/// `autoscaling/cluster-autoscaler`. Gathered over the inventory, they let a rule ask "is
+/// this component deployed anywhere?" in one lookup.
+pub fn image_suffixes(kind: &str, body: &serde_json::Value, out: &mut BTreeSet<String>) {
+    let spec = body.pointer("/spec/template/spec").or_else(|| {
+        body.pointer("/spec/jobTemplate/spec/template/spec")
+            .or_else(|| (kind == "Pod").then(|| body.get("spec")).flatten())
+    });
+    let Some(spec) = spec else { return };
+    for field in ["initContainers", "containers"] {
+        let containers = spec.get(field).and_then(serde_json::Value::as_array);
+        for c in containers.into_iter().flatten() {
+            let Some(image) = c.get("image").and_then(serde_json::Value::as_str) else {
+                continue;
+            };
+            let repo = image.split('@').next().unwrap_or(image);
+            let mut parts: Vec<&str> = repo.split('/').collect();
+            if let Some(last) = parts.last_mut() {
+                *last = last.split(':').next().unwrap_or(last);
+            }
+            let first_is_host = parts.len() > 1
+                && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost");
+            let path = if first_is_host {
+                &parts[1..]
+            } else {
+                &parts[..]
+            };
+            for i in 0..path.len() {
+                out.insert(path[i..].join("/"));
             }
         }
-        out
     }
 }

@@ -3,6 +3,7 @@
 //! A rule sees only [`Resource::body`]. Reporters use [`Origin`] to turn a rule's field path
 //! into an exact file span, so rules never count lines.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -133,6 +134,39 @@ pub enum SpanIndex {
     /// A resource assembled from other syntax (Terraform): explicit field path → span pairs.
     /// Lookup takes the longest recorded prefix of the requested path.
     Map(Vec<(Vec<PathSeg>, Span)>),
+    /// Neither the body nor its span tree is held: both are read again from the file's text
+    /// when a stage needs them ([`Resource::hydrated`]). A large manifest's resources are
+    /// kept this way between loading and evaluation.
+    Stashed(Stash),
+}
+
+/// Where a stashed resource's document sits in its file, and how to read it again.
+#[derive(Clone, Copy, Debug)]
+pub struct Stash {
+    /// Byte range of the document's lines in the file's text.
+    pub start: usize,
+    pub end: usize,
+    /// The line of the file where that range starts.
+    pub first_line: u32,
+    /// How many nodes the document had when it was first read: the read-back must match.
+    pub nodes: u32,
+    /// Reads a document's text again (its lines numbered from `first_line`): its body and
+    /// span tree, or `None`.
+    pub read: ReadBack,
+}
+
+/// How a stashed document is read again: from its text, its lines numbered from the given
+/// one, to its body and span tree.
+pub type ReadBack = fn(&str, u32) -> Option<(Value, Arc<[SpanNode]>)>;
+
+impl Stash {
+    /// Reads the document again from its file's `text`: its body and span tree, or `None`
+    /// when it no longer reads as it did.
+    #[must_use]
+    pub fn read_from(&self, text: &str) -> Option<(Value, Arc<[SpanNode]>)> {
+        let (body, nodes) = (self.read)(text.get(self.start..self.end)?, self.first_line)?;
+        (nodes.len() == self.nodes as usize).then_some((body, nodes))
+    }
 }
 
 /// One node of a [`SpanIndex::Tree`].
@@ -210,6 +244,21 @@ impl Resource {
     /// Builds a resource from a Kubernetes object; `None` when it has no `apiVersion`/`kind`.
     #[must_use]
     pub fn from_k8s(body: Value, origin: Origin) -> Option<Self> {
+        let (kind, namespace, name) = Self::k8s_identity(&body)?;
+        Some(Self {
+            kind,
+            namespace,
+            name,
+            body,
+            origin,
+            ignores: Vec::new(),
+        })
+    }
+
+    /// The kind, namespace (`default` when unset, empty when cluster-scoped) and name of a
+    /// Kubernetes object; `None` when it has no `apiVersion`/`kind`.
+    #[must_use]
+    pub fn k8s_identity(body: &Value) -> Option<(String, String, String)> {
         let kind = body.get("kind")?.as_str()?.to_string();
         body.get("apiVersion")?.as_str()?;
         let meta = body.get("metadata");
@@ -226,14 +275,77 @@ impl Resource {
                 .unwrap_or("default")
                 .to_string()
         };
-        Some(Self {
-            kind,
-            namespace,
-            name,
+        Some((kind, namespace, name))
+    }
+
+    /// Whether the body and span tree are stashed in the file's text (see
+    /// [`SpanIndex::Stashed`]).
+    #[must_use]
+    pub fn is_stashed(&self) -> bool {
+        matches!(
+            self.origin,
+            Origin::File {
+                spans: SpanIndex::Stashed(_),
+                ..
+            }
+        )
+    }
+
+    /// The text of a stashed resource's document (`None` when it is not stashed): stages
+    /// look into it before they pay for [`Resource::hydrated`].
+    #[must_use]
+    pub fn stashed_text(&self) -> Option<&str> {
+        match &self.origin {
+            Origin::File {
+                file,
+                spans: SpanIndex::Stashed(s),
+                ..
+            } => file.text.get(s.start..s.end),
+            _ => None,
+        }
+    }
+
+    /// The resource with its body and span tree: itself, or for a stashed resource a copy
+    /// read again from its file. `None` when the document no longer reads as it did (the
+    /// file's text is held unchanged, so this means a reader fault, reported as such).
+    #[must_use]
+    pub fn hydrated(&self) -> Option<Cow<'_, Self>> {
+        let Origin::File {
+            file,
+            span,
+            spans: SpanIndex::Stashed(stash),
+        } = &self.origin
+        else {
+            return Some(Cow::Borrowed(self));
+        };
+        let (body, nodes) = stash.read_from(&file.text)?;
+        Some(Cow::Owned(Self {
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
             body,
-            origin,
-            ignores: Vec::new(),
-        })
+            origin: Origin::File {
+                file: file.clone(),
+                span: *span,
+                spans: SpanIndex::Tree(nodes),
+            },
+            ignores: self.ignores.clone(),
+        }))
+    }
+
+    /// The body, when it may hold `needle`: a stashed resource is read again only when its
+    /// document's text contains it. For stages that look for one rare field in every
+    /// resource.
+    #[must_use]
+    pub fn body_with(&self, needle: &str) -> Option<Cow<'_, Value>> {
+        match self.stashed_text() {
+            None => Some(Cow::Borrowed(&self.body)),
+            Some(text) if text.contains(needle) => match self.hydrated()? {
+                Cow::Owned(r) => Some(Cow::Owned(r.body)),
+                Cow::Borrowed(r) => Some(Cow::Borrowed(&r.body)),
+            },
+            Some(_) => None,
+        }
     }
 
     /// The file this resource was read from, if any.
@@ -282,6 +394,8 @@ impl Resource {
         let (node, found) = match spans {
             SpanIndex::Tree(nodes) => locate_tree(nodes, &self.body, path).unwrap_or((whole, 0)),
             SpanIndex::Rendered(trace) => return Some(trace.place(&self.body, path)),
+            // Not held: the whole resource, as for a field that is not there.
+            SpanIndex::Stashed(_) => (whole, 0),
             SpanIndex::Map(entries) => entries
                 .iter()
                 .filter(|(p, _)| path.starts_with(p))

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::model::{
     locate_tree, Diagnostic, Origin, PathSeg, Pos, Resource, SourceFile, Span, SpanIndex, SpanNode,
+    Stash,
 };
 use crate::syntax::yaml::{self, Document};
 
@@ -33,11 +34,32 @@ pub fn parse(path: &str, text: &str) -> (Parsed, Arc<SourceFile>) {
 /// the whole file are never held at once.
 #[must_use]
 pub fn parse_owned(path: &str, text: String) -> (Parsed, Arc<SourceFile>) {
+    parse_manifest(path, text, false)
+}
+
+/// [`parse_owned`] keeping the resources of whole documents stashed (see
+/// [`SpanIndex::Stashed`]) when the file's text is shown as read: a resource then holds its
+/// identity and where its document is, and its body and span tree are read again when
+/// needed. For the manifests of a scan, whose resources are held from loading to the end of
+/// evaluation.
+#[must_use]
+pub fn parse_stashed(path: &str, text: String) -> (Parsed, Arc<SourceFile>) {
+    parse_manifest(path, text, true)
+}
+
+fn parse_manifest(path: &str, text: String, stash: bool) -> (Parsed, Arc<SourceFile>) {
     let mut out = Parsed::default();
     let mut masks = Masks::default();
-    let mut pending = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
     let mut index = 0;
+    // A directive before a document changes how it reads: such a file is held whole.
+    let stash = stash && !text.starts_with('%') && !text.contains("\n%");
+    let mut lines = LineStarts::new(&text);
     let error = yaml::parse_each(&text, |doc| {
+        let (first, masked) = (
+            pending.len(),
+            masks.ranges.len() + masks.comment_lines.len(),
+        );
         unpack(
             doc,
             index,
@@ -45,12 +67,30 @@ pub fn parse_owned(path: &str, text: String) -> (Parsed, Arc<SourceFile>) {
             &mut pending,
             &mut out.diagnostics,
             &mut masks,
+            true,
         );
         index += 1;
+        // Stashed as soon as it is read, so that the trees of the whole file are never held
+        // at once; not a document with masked values (its body is not its text).
+        if stash && masked == masks.ranges.len() + masks.comment_lines.len() {
+            for p in &mut pending[first..] {
+                p.stash(&mut lines);
+            }
+        }
     });
     if let Some(e) = error {
         out.diagnostics
             .insert(0, syntax_diagnostic(path, &text, &e));
+    }
+    // Documents are read back from the shown text, so only from a text shown as read: when
+    // anything is masked, the stashed documents are read again now, from the text as read.
+    let broken = out
+        .diagnostics
+        .iter()
+        .find(|d| d.code != "not-kubernetes")
+        .and_then(|d| d.pos);
+    if !masks.ranges.is_empty() || !masks.comment_lines.is_empty() || broken.is_some() {
+        pending.retain_mut(|p| p.unstash(&text, path, &mut out.diagnostics));
     }
     let mut shown = if masks.ranges.is_empty() {
         text
@@ -60,25 +100,28 @@ pub fn parse_owned(path: &str, text: String) -> (Parsed, Arc<SourceFile>) {
     if !masks.comment_lines.is_empty() {
         shown = mask_comments(&shown, &masks.comment_lines);
     }
-    if let Some(e) = &out.diagnostics.iter().find(|d| d.code != "not-kubernetes") {
-        if let Some(pos) = e.pos {
-            shown = mask_values_of_broken_document(shown, pos.line);
-        }
+    if let Some(line) = broken.map(|p| p.line) {
+        shown = mask_values_of_broken_document(shown, line);
     }
     let file = Arc::new(SourceFile {
         path: path.to_string(),
         text: shown,
     });
-    let mut resources = Vec::with_capacity(pending.len());
-    for (body, span, nodes) in pending {
-        let origin = Origin::File {
-            file: file.clone(),
-            span,
-            spans: SpanIndex::Tree(nodes),
-        };
-        resources.extend(Resource::from_k8s(body, origin));
-    }
-    out.resources = resources;
+    out.resources = pending
+        .into_iter()
+        .map(|p| Resource {
+            kind: p.kind,
+            namespace: p.namespace,
+            name: p.name,
+            body: p.body,
+            origin: Origin::File {
+                file: file.clone(),
+                span: p.span,
+                spans: p.spans,
+            },
+            ignores: Vec::new(),
+        })
+        .collect();
     (out, file)
 }
 
@@ -110,7 +153,139 @@ pub fn helm_diagnostic(path: &str, line: u32) -> Diagnostic {
     .help("run `helm template RELEASE CHART > rendered.yaml` and scan the rendered manifests")
 }
 
-type Pending = (Value, Span, Arc<[SpanNode]>);
+/// A resource of the file, before the file's shown text is known.
+struct Pending {
+    kind: String,
+    namespace: String,
+    name: String,
+    /// `Null` while stashed.
+    body: Value,
+    span: Span,
+    /// A tree, or a stash.
+    spans: SpanIndex,
+    /// A whole document, not an item of a `kind: List`: only those are stashed.
+    whole: bool,
+}
+
+impl Pending {
+    /// Stashes a whole document that can be read back alone.
+    fn stash(&mut self, lines: &mut LineStarts) {
+        let SpanIndex::Tree(nodes) = &self.spans else {
+            return;
+        };
+        if let Some(at) = self
+            .whole
+            .then(|| stash_of(lines, self.span, nodes))
+            .flatten()
+        {
+            self.spans = SpanIndex::Stashed(at);
+            self.body = Value::Null;
+        }
+    }
+
+    /// Reads a stashed document back from `text`; `false` (with an error) when it cannot be.
+    fn unstash(&mut self, text: &str, path: &str, diags: &mut Vec<Diagnostic>) -> bool {
+        let SpanIndex::Stashed(at) = &self.spans else {
+            return true;
+        };
+        let Some((body, nodes)) = at.read_from(text) else {
+            let shown = format!("{}/{}", self.kind, self.name);
+            diags.push(Diagnostic::not_read_again(&shown, path, self.span.start));
+            return false;
+        };
+        self.body = body;
+        self.spans = SpanIndex::Tree(nodes);
+        true
+    }
+}
+
+/// Byte offsets of line starts, found walking forward (documents come in order).
+struct LineStarts<'a> {
+    text: &'a str,
+    line: u32,
+    offset: usize,
+}
+
+impl<'a> LineStarts<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            line: 1,
+            offset: 0,
+        }
+    }
+
+    /// Where 1-based `line` starts (the end of the text past the last line); `None` for a
+    /// line before the last one asked.
+    fn of(&mut self, line: u32) -> Option<usize> {
+        if line < self.line {
+            return None;
+        }
+        while self.line < line {
+            match self.text[self.offset..].find('\n') {
+                Some(i) => self.offset += i + 1,
+                None => {
+                    self.offset = self.text.len();
+                    break;
+                }
+            }
+            self.line += 1;
+        }
+        Some(self.offset)
+    }
+}
+
+/// Where a whole document's lines are, for a stash; `None` when it cannot be read back
+/// alone: it shares a line with another, or a block scalar keeps trailing line breaks that
+/// a cut after its last line would lose.
+fn stash_of(lines: &mut LineStarts, span: Span, nodes: &[SpanNode]) -> Option<Stash> {
+    let root = nodes.first()?;
+    let start = lines.of(span.start.line)?;
+    // A node that ends at column 1 ends with the line before.
+    let last = if root.end.column <= 1 {
+        root.end.line.saturating_sub(1)
+    } else {
+        root.end.line
+    };
+    let end = lines.of(last.max(span.start.line) + 1)?;
+    let text = lines.text.get(start..end)?;
+    let keeps_breaks = text.match_indices('+').any(|(i, _)| {
+        text[..i]
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .ends_with(['|', '>'])
+    });
+    if keeps_breaks || !text.ends_with('\n') && end != lines.text.len() {
+        return None;
+    }
+    Some(Stash {
+        start,
+        end,
+        first_line: span.start.line,
+        nodes: u32::try_from(nodes.len()).ok()?,
+        read: read_back,
+    })
+}
+
+/// Reads a stashed document again: its body and span tree, its lines numbered from
+/// `first_line`.
+fn read_back(text: &str, first_line: u32) -> Option<(Value, Arc<[SpanNode]>)> {
+    let (mut docs, error) = yaml::parse_stream(text);
+    if error.is_some() || docs.len() != 1 {
+        return None;
+    }
+    let Document { value, nodes, .. } = docs.pop()?;
+    let shift = first_line.checked_sub(1)?;
+    let nodes: Arc<[SpanNode]> = nodes
+        .into_iter()
+        .map(|mut n| {
+            n.key.line += shift;
+            n.start.line += shift;
+            n.end.line += shift;
+            n
+        })
+        .collect();
+    Some((value, nodes))
+}
 
 /// What of a file's text must not be shown: Secret values, and the lines of Secret fields
 /// whose comments are masked too.
@@ -128,6 +303,7 @@ fn unpack(
     out: &mut Vec<Pending>,
     diags: &mut Vec<Diagnostic>,
     masks: &mut Masks,
+    whole: bool,
 ) {
     let Document {
         mut value,
@@ -182,13 +358,25 @@ fn unpack(
                     out,
                     diags,
                     masks,
+                    false,
                 );
                 at += size;
             }
             return;
         }
     }
-    out.push((value, span, nodes.into()));
+    let Some((kind, namespace, name)) = Resource::k8s_identity(&value) else {
+        return;
+    };
+    out.push(Pending {
+        kind,
+        namespace,
+        name,
+        body: value,
+        span,
+        spans: SpanIndex::Tree(nodes.into()),
+        whole,
+    });
 }
 
 /// Position in `nodes` of the root object's member `key`.
@@ -369,6 +557,95 @@ mod tests {
         assert!(!body.contains("hunter2") && !body.contains("aHVudGVyMg"));
         assert!(!file.text.contains("hunter2") && !file.text.contains("aHVudGVyMg"));
         assert_eq!(file.text.lines().count(), text.lines().count());
+    }
+
+    /// Every resource of `text` read stashed then hydrated equals the resource read whole:
+    /// identity, body and span tree. Returns how many were stashed.
+    fn round_trip(text: &str) -> usize {
+        let (whole, _) = parse("f.yaml", text);
+        let (stashed, _) = parse_stashed("f.yaml", text.to_string());
+        assert_eq!(whole.resources.len(), stashed.resources.len(), "{text}");
+        assert_eq!(whole.diagnostics.len(), stashed.diagnostics.len());
+        let mut count = 0;
+        for (a, b) in whole.resources.iter().zip(&stashed.resources) {
+            count += usize::from(b.is_stashed());
+            let b = b.hydrated().expect("reads back");
+            assert_eq!(
+                (&a.kind, &a.namespace, &a.name),
+                (&b.kind, &b.namespace, &b.name)
+            );
+            assert_eq!(a.body, b.body, "{text}");
+            let (
+                Origin::File {
+                    spans: sa,
+                    span: pa,
+                    ..
+                },
+                Origin::File {
+                    spans: sb,
+                    span: pb,
+                    ..
+                },
+            ) = (&a.origin, &b.origin)
+            else {
+                panic!("file origins");
+            };
+            assert_eq!(pa, pb);
+            assert_eq!(format!("{sa:?}"), format!("{sb:?}"), "{text}");
+        }
+        count
+    }
+
+    #[test]
+    fn stashed_documents_read_back_as_first_read() {
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: blog\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.27\n";
+        let cases = [
+            (deployment.to_string(), 1),
+            (format!("---\n{deployment}---\n{deployment}"), 2),
+            (format!("# head\n\n{deployment}\n# between\n---\n\n{deployment}\n\n"), 2),
+            (format!("{deployment}...\n---\n{deployment}"), 2),
+            (deployment.replace('\n', "\r\n"), 1),
+            (deployment.trim_end().to_string(), 1),
+            ("--- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n--- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}".to_string(), 2),
+            ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s\ndata:\n  a: |\n    one\n    two\n\n  b: >-\n    folded\n    text\n  c: |\n    last\n".to_string(), 1),
+            ("{\"apiVersion\": \"v1\", \"kind\": \"Service\",\n \"metadata\": {\"name\": \"j\"}}\n".to_string(), 1),
+            ("apiVersion: v1\nkind: ConfigMap\nmetadata: &m\n  name: x\ndata:\n  <<: {k: v}\n  other: *m\n".to_string(), 1),
+            // Kept trailing line breaks are not cut: such a document stays whole.
+            ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: k\ndata:\n  a: |+\n    kept\n\n\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: l\n".to_string(), 1),
+            // List items are not stashed.
+            ("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: a\n".to_string(), 0),
+            // A Secret's file is shown masked: nothing of it is read back.
+            (format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  p: aHVudGVyMg==\n---\n{deployment}"), 0),
+            // ... also when the Secret comes after a stashed document, which is read again.
+            (format!("{deployment}---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  p: hunter2\n"), 0),
+            // A broken document may be a Secret: the text is shown masked.
+            (format!("{deployment}---\nkind: Secret\ndata: [unclosed\n"), 0),
+            // A directive changes how the documents after it read.
+            (format!("%YAML 1.2\n---\n{deployment}"), 0),
+        ];
+        for (text, stashed) in cases {
+            assert_eq!(round_trip(&text), stashed, "{text}");
+        }
+    }
+
+    #[test]
+    fn every_sample_manifest_reads_back_as_first_read() {
+        let mut stashed = 0;
+        let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path
+                    .extension()
+                    .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+                {
+                    stashed += round_trip(&std::fs::read_to_string(&path).unwrap());
+                }
+            }
+        }
+        assert!(stashed > 20, "{stashed}");
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub const SKIPPED_DIRS: &[&str] = &[".git", "target", "node_modules", ".terrafor
 /// Everything the sources produced.
 #[derive(Debug, Default)]
 pub struct Loaded {
+    /// The resources of manifest files are stashed (see `SpanIndex::Stashed`): their body is
+    /// `Resource::hydrated`'s.
     pub resources: Vec<Resource>,
     pub files: Vec<Arc<SourceFile>>,
     pub diagnostics: Vec<Diagnostic>,
@@ -389,7 +391,7 @@ fn load_manifest(path: &Path, base: &Path) -> Loaded {
             }
         }
     };
-    let (parsed, file) = k8s::parse_owned(&shown, text);
+    let (parsed, file) = k8s::parse_stashed(&shown, text);
     Loaded {
         resources: parsed.resources,
         files: vec![file],

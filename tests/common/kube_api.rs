@@ -539,7 +539,7 @@ pub fn manifest_objects(dir: &Path) -> Vec<Value> {
         .resources
         .into_iter()
         .filter(|r| !r.kind.starts_with("aws:"))
-        .map(|r| r.body)
+        .map(|r| r.hydrated().expect("reads back").into_owned().body)
         .collect()
 }
 
