@@ -6,6 +6,7 @@
 //! may change the outcome), and this step folds the identical results back together.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::model::fingerprint;
 use crate::model::{Finding, Location};
@@ -28,11 +29,13 @@ pub fn rendered(findings: &mut Vec<Finding>) {
         match first.get(&key) {
             Some(&i) => {
                 let into = &mut kept[i];
-                for r in f.roots {
-                    if !into.roots.contains(&r) {
-                        into.roots.push(r);
+                let mut roots = into.roots.to_vec();
+                for r in f.roots.iter() {
+                    if !roots.contains(r) {
+                        roots.push(r.clone());
                     }
                 }
+                into.roots = roots.into();
             }
             None => {
                 first.insert(key, kept.len());
@@ -41,11 +44,14 @@ pub fn rendered(findings: &mut Vec<Finding>) {
         }
     }
     for f in kept.iter_mut().filter(|f| !f.roots.is_empty()) {
-        f.roots.sort();
-        // The engine numbered repeats of one identity; number them again after the merge.
-        if let Some((base, _)) = f.fingerprint.split_once(':') {
-            f.fingerprint = base.to_string();
+        // Still shared with the other findings of its object when already in order.
+        if !f.roots.is_sorted() {
+            let mut roots = f.roots.to_vec();
+            roots.sort();
+            f.roots = roots.into();
         }
+        // The engine numbered repeats of one identity; number them again after the merge.
+        f.fingerprint = f.fingerprint.first();
     }
     fingerprint::disambiguate(&mut kept);
     *findings = kept;
@@ -53,8 +59,8 @@ pub fn rendered(findings: &mut Vec<Finding>) {
 
 #[derive(Hash, PartialEq, Eq)]
 struct Key {
-    rule: String,
-    place: Option<(String, u32, u32, u32, u32)>,
+    rule: Arc<str>,
+    place: Option<(Arc<str>, u32, u32, u32, u32)>,
     message: String,
     suppressed: bool,
 }
@@ -82,7 +88,7 @@ fn key(f: &Finding) -> Key {
 /// same object differently (`prod/prod-web`, `staging/web`), and that alone is no new outcome.
 fn normalised(f: &Finding) -> String {
     let r = &f.resource;
-    let mut m = f.message.clone();
+    let mut m = f.message.to_string();
     if r.name.is_empty() {
         return m;
     }

@@ -198,7 +198,7 @@ pub fn apply(
     let mut notes = Vec::new();
     if let Some(b) = baseline {
         let before = findings.len();
-        findings.retain(|f| !b.fingerprints.contains(&f.fingerprint));
+        findings.retain(|f| !b.fingerprints.contains(&f.fingerprint.to_string()));
         let dropped = before - findings.len();
         if dropped > 0 {
             notes.push(Diagnostic::note(

@@ -186,11 +186,14 @@ pub fn apply(
         }
     }
     for f in findings.iter_mut() {
-        let key = (f.resource.clone(), f.file().map(str::to_string));
+        let key = (
+            ResourceRef::clone(&f.resource),
+            f.file().map(str::to_string),
+        );
         let from_resource = by_resource.get(&key).and_then(|declared| {
             declared
                 .iter()
-                .find(|d| d.entry.rule == f.rule_id)
+                .find(|d| d.entry.rule == *f.rule_id)
                 .map(|d| {
                     (
                         d.place.source,

@@ -159,11 +159,8 @@ fn a_generated_tree_gives_the_same_findings_compiled_and_interpreted() {
         compiled.clone(),
         Config::default(),
     );
-    let rules_hit: std::collections::BTreeSet<&str> = outcome
-        .findings
-        .iter()
-        .map(|f| f.rule_id.as_str())
-        .collect();
+    let rules_hit: std::collections::BTreeSet<&str> =
+        outcome.findings.iter().map(|f| &*f.rule_id).collect();
     // The tree must exercise the Kubernetes rules, or the comparison proves little.
     assert!(rules_hit.len() >= 15, "rules with findings: {rules_hit:?}");
     let failure = compare(

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use blogaudit::fix;
+use blogaudit::model::fingerprint::Fingerprint;
 use blogaudit::model::PathSeg;
 use blogaudit::pipeline::fix::{Mode, Settings, Summary};
 use blogaudit::pipeline::{Options, Outcome, Selection};
@@ -197,7 +198,7 @@ fn each_fixture_pair_fixes_exactly_its_lines_and_the_rule_stops_firing() {
         let got = std::fs::read_to_string(&file).unwrap();
         assert_eq!(got, expected, "{name}: the fixed file");
         assert!(
-            !outcome.findings.iter().any(|f| f.rule_id == id),
+            !outcome.findings.iter().any(|f| *f.rule_id == id),
             "{name}: {id} still fires after --fix"
         );
 
@@ -205,7 +206,7 @@ fn each_fixture_pair_fixes_exactly_its_lines_and_the_rule_stops_firing() {
         let is_tf = file.extension().is_some_and(|e| e == "tf");
         if !is_tf {
             let mut want = documents(&before_text);
-            for f in first.findings.iter().filter(|f| f.rule_id == id) {
+            for f in first.findings.iter().filter(|f| *f.rule_id == id) {
                 let fx = f.fix.as_ref().unwrap();
                 set(
                     object_of(&mut want, &f.resource.kind, &f.resource.name),
@@ -255,7 +256,7 @@ fn fix_alone_applies_only_safe_fixes_and_says_what_is_left() {
     let text = summary.render();
     assert!(text.contains("1 unsafe fix left"), "{text}");
     assert!(text.contains("--fix=all"), "{text}");
-    assert!(outcome.findings.iter().any(|f| f.rule_id == "BA110"));
+    assert!(outcome.findings.iter().any(|f| &*f.rule_id == "BA110"));
 }
 
 #[test]
@@ -431,7 +432,7 @@ fn fixing_the_broken_sample_removes_every_fixable_finding_and_nothing_else() {
             .findings
             .iter()
             .filter(|f| f.fix.is_none())
-            .map(|f| (f.rule_id.clone(), f.resource.to_string()))
+            .map(|f| (f.rule_id.to_string(), f.resource.to_string()))
             .collect();
         v.sort();
         v
@@ -587,22 +588,23 @@ fn terraform_insertion_places_agree_with_the_loader() {
                 kind: (*kind).to_string(),
                 namespace: String::new(),
                 name: format!("{tf_type}.t"),
-            },
-            path: path.clone(),
+            }
+            .into(),
+            path: path.clone().into(),
             location: Location::File {
                 path: "main.tf".into(),
                 span: Span::default(),
             },
-            message: String::new(),
+            message: "".into(),
             fix: Some(Box::new(Fix {
-                path: path.clone(),
+                path: path.clone().into(),
                 value: value.clone(),
                 replace: None,
                 insert_under: Some((Pos { line: 1, column: 1 }, 0)),
             })),
-            fingerprint: String::new(),
+            fingerprint: Fingerprint::default(),
             suppression: None,
-            roots: Vec::new(),
+            roots: Vec::new().into(),
         };
         let e = fix::edit(&f, &text).unwrap_or_else(|s| panic!("{field}: {s}"));
         let fixed = fix::apply(&text, &[e]).unwrap();

@@ -6,7 +6,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use blogaudit::model::Severity;
+use blogaudit::model::{fingerprint, Severity};
 use blogaudit::model::{Checked, Finding, Location, ResourceRef, Suppression};
 use blogaudit::model::{Diagnostic, Level, PathSeg, Pos, Span};
 use blogaudit::report::markdown::MARKDOWN_LIMIT;
@@ -190,8 +190,8 @@ fn junit_counts_match_the_findings() {
 
 fn place(l: &Location) -> String {
     match l {
-        Location::File { path, .. } => path.clone(),
-        Location::Object { reference } => reference.clone(),
+        Location::File { path, .. } => path.to_string(),
+        Location::Object { reference } => reference.to_string(),
     }
 }
 
@@ -518,22 +518,24 @@ fn suppressions_input_errors_and_escaping() {
 // Findings with no file, and findings outside `checked` (through the library)
 
 fn finding(rule: &str, name: &str, location: Location, message: &str) -> Finding {
+    let resource = ResourceRef {
+        kind: "Service".into(),
+        namespace: "shop".into(),
+        name: "web".into(),
+    };
+    let path = [PathSeg::Key("spec".into()), PathSeg::Key("type".into())];
     Finding {
-        rule_id: rule.to_string(),
-        rule_name: name.to_string(),
+        rule_id: rule.into(),
+        rule_name: name.into(),
         severity: Severity::High,
-        resource: ResourceRef {
-            kind: "Service".into(),
-            namespace: "shop".into(),
-            name: "web".into(),
-        },
-        path: vec![PathSeg::Key("spec".into()), PathSeg::Key("type".into())],
+        fingerprint: fingerprint::of(rule, &location, &resource, &path),
+        resource: resource.into(),
+        path: path.into(),
         location,
-        message: message.to_string(),
+        message: message.into(),
         fix: None,
-        fingerprint: format!("fp-{rule}-{message}"),
         suppression: None,
-        roots: Vec::new(),
+        roots: Vec::new().into(),
     }
 }
 
@@ -567,7 +569,7 @@ fn object_findings_and_unchecked_resources() {
         suppressed,
     ];
     let checked = vec![Checked {
-        resource: findings[0].resource.clone(),
+        resource: ResourceRef::clone(&findings[0].resource),
         location: file.clone(),
     }];
     let diagnostics = vec![

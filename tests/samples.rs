@@ -74,11 +74,8 @@ fn the_broken_design_gives_exactly_the_marked_findings() {
         "marked but not found (or different): {missing:#?}\nfound but not marked: {extra:#?}"
     );
     // Both halves of the design are covered.
-    let rules: std::collections::BTreeSet<&str> = outcome
-        .findings
-        .iter()
-        .map(|f| f.rule_id.as_str())
-        .collect();
+    let rules: std::collections::BTreeSet<&str> =
+        outcome.findings.iter().map(|f| &*f.rule_id).collect();
     for id in [
         "BA101", "BA110", "BA120", "BA140", "BA201", "BA210", "BA230", "BA231",
     ] {
@@ -106,7 +103,7 @@ fn plan_json_gives_the_same_aws_findings_as_its_source() {
     let mut actual: Vec<(String, u32)> = outcome
         .findings
         .iter()
-        .map(|f| (f.rule_id.clone(), f.span().map_or(0, |s| s.start.line)))
+        .map(|f| (f.rule_id.to_string(), f.span().map_or(0, |s| s.start.line)))
         .collect();
     actual.sort();
     assert_eq!(actual, expected);
@@ -120,7 +117,7 @@ fn plan_json_gives_the_same_aws_findings_as_its_source() {
             .filter(|f| f.resource.kind.starts_with("aws:"))
             .map(|f| {
                 (
-                    f.rule_id.clone(),
+                    f.rule_id.to_string(),
                     f.resource.name.clone(),
                     blogaudit::model::pointer(&f.path),
                 )

@@ -178,7 +178,7 @@ fn sarif_of_findings_without_files_passes_the_multitool() {
     for f in &mut outcome.findings {
         let r = &f.resource;
         f.location = blogaudit::model::Location::Object {
-            reference: format!("prod/{}/{}/{}", r.kind, r.namespace, r.name),
+            reference: format!("prod/{}/{}/{}", r.kind, r.namespace, r.name).into(),
         };
     }
     let report = blogaudit::report::Report {

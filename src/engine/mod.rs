@@ -4,8 +4,9 @@
 //! (see [`crate::rules::Compilation`]); `tests/differential.rs` holds the two to the same
 //! findings.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::cell::{OnceCell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -60,6 +61,9 @@ enum Evaluator {
 /// A rule made ready for one data document.
 struct Ready {
     meta: RuleMeta,
+    /// The rule's ID and name as its findings hold them: one copy for all of them.
+    id: Arc<str>,
+    name: Arc<str>,
     query: String,
     /// The VM program, or `None` for the interpreter.
     program: Option<Program>,
@@ -125,6 +129,7 @@ pub struct Prepared {
 struct Evaluators {
     each: Vec<Evaluator>,
     combined: Vec<Option<Box<regorus::rvm::RegoVM>>>,
+    paths: Paths,
 }
 
 impl Prepared {
@@ -320,6 +325,7 @@ impl Prepared {
         pooled.unwrap_or_else(|| Evaluators {
             each: self.rules.iter().map(|r| r.evaluator(&self.data)).collect(),
             combined: self.combined.programs.iter().map(|_| None).collect(),
+            paths: Paths::default(),
         })
     }
 
@@ -346,6 +352,7 @@ impl Prepared {
         let Some(applicable) = self.by_kind.get(resource.kind.as_str()) else {
             return;
         };
+        let subject = Subject::new(resource);
         let joint = if together {
             self.run_combined(evaluators, resource, input)
         } else {
@@ -354,7 +361,8 @@ impl Prepared {
         for &r in applicable {
             let rule = &self.rules[r];
             if let Some(found) = joint.as_ref().and_then(|j| j.get(&r)) {
-                collect(&rule.meta, resource, found.iter().cloned(), findings);
+                let items = found.iter().cloned();
+                collect(rule, &subject, items, &mut evaluators.paths, findings);
                 continue;
             }
             let started = Instant::now();
@@ -366,7 +374,8 @@ impl Prepared {
                         Ok(Value::Array(items)) => items,
                         _ => Vec::new(),
                     };
-                    collect(&rule.meta, resource, items.into_iter(), findings);
+                    let items = items.into_iter();
+                    collect(rule, &subject, items, &mut evaluators.paths, findings);
                 }
                 Err(e) => errors.push(
                     Diagnostic::error(
@@ -471,6 +480,8 @@ fn ready_rule(rule: &CompiledRule, data: &regorus::Value) -> Result<Ready, Strin
     }
     Ok(Ready {
         meta: rule.meta.clone(),
+        id: rule.meta.id.as_str().into(),
+        name: rule.meta.name.as_str().into(),
         query: rule.query.clone(),
         program: rule.program.clone(),
         engine,
@@ -504,48 +515,121 @@ fn sort(findings: &mut [Finding]) {
     fingerprint::disambiguate(findings);
 }
 
+/// What the findings on one resource share, made with the first of them.
+struct Subject<'r> {
+    resource: &'r Resource,
+    shared: OnceCell<Shared>,
+    /// The file paths (or the object reference) the findings point at, each made once: a
+    /// rendered object's fields may sit in several files.
+    places: RefCell<Vec<Arc<str>>>,
+}
+
+struct Shared {
+    resource: Arc<ResourceRef>,
+    /// What the fingerprints name (see [`ResourceRef::identity`]).
+    identity: ResourceRef,
+    roots: Arc<[String]>,
+}
+
+impl<'r> Subject<'r> {
+    fn new(resource: &'r Resource) -> Self {
+        Self {
+            resource,
+            shared: OnceCell::new(),
+            places: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn shared(&self) -> &Shared {
+        self.shared.get_or_init(|| Shared {
+            resource: Arc::new(ResourceRef::of(self.resource)),
+            identity: ResourceRef::identity(self.resource),
+            roots: self.resource.rendered_by().into(),
+        })
+    }
+
+    /// `place` (a file path or an object reference) as the findings hold it.
+    fn place(&self, place: &str) -> Arc<str> {
+        let mut places = self.places.borrow_mut();
+        if let Some(known) = places.iter().find(|known| ***known == *place) {
+            return known.clone();
+        }
+        let new: Arc<str> = place.into();
+        places.push(new.clone());
+        new
+    }
+}
+
+/// Field paths as findings hold them: one copy of each path for all the findings that name
+/// it (every Deployment's `/spec/template/spec/containers/0/image`), per evaluating thread.
+#[derive(Default)]
+struct Paths(HashSet<Arc<[PathSeg]>>);
+
+impl Paths {
+    /// Beyond this many paths the set starts again: paths with names of their own (a
+    /// label's key) share little, and a webhook's evaluators live as long as its view of
+    /// the cluster.
+    const MOST: usize = 1 << 14;
+
+    fn shared(&mut self, path: Vec<PathSeg>) -> Arc<[PathSeg]> {
+        if let Some(p) = self.0.get(path.as_slice()) {
+            return p.clone();
+        }
+        if self.0.len() >= Self::MOST {
+            self.0.clear();
+        }
+        let p: Arc<[PathSeg]> = path.into();
+        self.0.insert(p.clone());
+        p
+    }
+}
+
 /// Turns the rule's `violation` set into findings located in the resource's source.
 fn collect(
-    meta: &RuleMeta,
-    resource: &Resource,
+    rule: &Ready,
+    subject: &Subject,
     items: impl Iterator<Item = Value>,
+    paths: &mut Paths,
     out: &mut Vec<Finding>,
 ) {
+    let resource = subject.resource;
+    let steps = |p: &Vec<Value>| p.iter().filter_map(PathSeg::from_json).collect::<Vec<_>>();
     for v in items {
-        let path: Vec<PathSeg> = v
-            .get("path")
-            .and_then(Value::as_array)
-            .map(|p| p.iter().filter_map(PathSeg::from_json).collect())
-            .unwrap_or_default();
+        let path = paths.shared(
+            v.get("path")
+                .and_then(Value::as_array)
+                .map(steps)
+                .unwrap_or_default(),
+        );
         let message = v.get("message").and_then(Value::as_str).map_or_else(
-            || format!("{} violates {}", ResourceRef::of(resource), meta.id),
-            str::to_string,
+            || format!("{} violates {}", ResourceRef::of(resource), rule.id).into(),
+            Box::from,
         );
         let location = match (&resource.origin, resource.place(&path)) {
             (Origin::File { .. }, Some((file, node, _))) => Location::File {
-                path: file.path.clone(),
+                path: subject.place(&file.path),
                 span: Span {
                     start: node.key,
                     end: node.end,
                 },
             },
             (Origin::File { file, .. }, None) => Location::File {
-                path: file.path.clone(),
+                path: subject.place(&file.path),
                 span: Span::default(),
             },
             (Origin::Object { reference }, _) => Location::Object {
-                reference: reference.clone(),
+                reference: subject.place(reference),
             },
         };
         let fix = v.get("fix").and_then(|f| {
             let value = f.get("value")?.clone();
-            let fix_path: Vec<PathSeg> = f.get("path").and_then(Value::as_array).map_or_else(
-                || path.clone(),
-                |p| p.iter().filter_map(PathSeg::from_json).collect(),
-            );
+            let fix_path = f
+                .get("path")
+                .and_then(Value::as_array)
+                .map_or_else(|| path.clone(), |p| paths.shared(steps(p)));
             let (file, node, found) = resource.place(&fix_path)?;
             // A fix edits the finding's file: a field set elsewhere (a patch) gets none.
-            if !matches!(&location, Location::File { path, .. } if *path == file.path) {
+            if !matches!(&location, Location::File { path, .. } if **path == file.path) {
                 return None;
             }
             let exists = found == fix_path.len();
@@ -559,21 +643,20 @@ fn collect(
                 value,
             })
         });
-        let resource_ref = ResourceRef::of(resource);
-        let fingerprint =
-            fingerprint::of(&meta.id, &location, &ResourceRef::identity(resource), &path);
+        let shared = subject.shared();
+        let fingerprint = fingerprint::of(&rule.id, &location, &shared.identity, &path);
         out.push(Finding {
-            rule_id: meta.id.clone(),
-            rule_name: meta.name.clone(),
-            severity: meta.severity,
-            resource: resource_ref,
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            severity: rule.meta.severity,
+            resource: shared.resource.clone(),
             path,
             location,
             message,
             fix: fix.map(Box::new),
             fingerprint,
             suppression: None,
-            roots: resource.rendered_by().to_vec(),
+            roots: shared.roots.clone(),
         });
     }
 }

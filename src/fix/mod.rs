@@ -188,6 +188,7 @@ fn shown(path: &[PathSeg]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::fingerprint::Fingerprint;
     use crate::model::Span;
     use crate::model::{Fix, ResourceRef};
     use serde_json::json;
@@ -201,22 +202,23 @@ mod tests {
                 kind: "Deployment".into(),
                 namespace: "blog".into(),
                 name: "web".into(),
-            },
-            path: Vec::new(),
+            }
+            .into(),
+            path: Vec::new().into(),
             location: Location::File {
                 path: file.into(),
                 span: Span::default(),
             },
-            message: String::new(),
+            message: "".into(),
             fix: Some(Box::new(Fix {
                 path: path.iter().map(|k| PathSeg::Key((*k).into())).collect(),
                 value,
                 replace: None,
                 insert_under: None,
             })),
-            fingerprint: String::new(),
+            fingerprint: Fingerprint::default(),
             suppression: None,
-            roots: Vec::new(),
+            roots: Vec::new().into(),
         }
     }
 
@@ -355,13 +357,13 @@ spec:
     fn a_missing_terraform_attribute_goes_into_its_block() {
         let text = "resource \"aws_ecr_repository\" \"r\" {\n  name = \"r\"\n}\n\nresource \"aws_eks_cluster\" \"c\" {\n  name = \"c\"\n\n  vpc_config {\n    subnet_ids = [\"a\"]\n  }\n}\n";
         let mut f = finding("m.tf", &["scanOnPush"], json!(true));
-        f.resource.kind = "aws:EcrRepository".into();
+        std::sync::Arc::make_mut(&mut f.resource).kind = "aws:EcrRepository".into();
         f.fix.as_mut().unwrap().insert_under = Some((Pos { line: 1, column: 1 }, 0));
         let e = edit(&f, text).unwrap();
         let got = apply(text, &[e]).unwrap();
         assert!(got.starts_with("resource \"aws_ecr_repository\" \"r\" {\n  name = \"r\"\n\n  image_scanning_configuration {\n    scan_on_push = true\n  }\n}\n"), "{got}");
         let mut f = finding("m.tf", &["endpointPublicAccess"], json!(false));
-        f.resource.kind = "aws:EksCluster".into();
+        std::sync::Arc::make_mut(&mut f.resource).kind = "aws:EksCluster".into();
         f.fix.as_mut().unwrap().insert_under = Some((Pos { line: 5, column: 1 }, 0));
         let got = apply(text, &[edit(&f, text).unwrap()]).unwrap();
         assert!(got.ends_with("  vpc_config {\n    subnet_ids = [\"a\"]\n\n    endpoint_public_access = false\n  }\n}\n"), "{got}");

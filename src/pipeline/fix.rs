@@ -124,7 +124,10 @@ pub fn run(opts: &Options, selection: &Selection, settings: &Settings) -> (Outco
         let safe = meta.is_some_and(crate::rules::RuleMeta::fix_is_safe);
         if settings.mode == Mode::Safe && !safe {
             let risk = meta.map_or_else(|| "unknown rule".to_string(), |m| m.fix_risk());
-            unsafe_left.entry(f.rule_id.clone()).or_insert((0, risk)).0 += 1;
+            unsafe_left
+                .entry(f.rule_id.to_string())
+                .or_insert((0, risk))
+                .0 += 1;
             continue;
         }
         by_file.entry(file).or_default().push(f);
@@ -181,7 +184,7 @@ pub fn run(opts: &Options, selection: &Selection, settings: &Settings) -> (Outco
 fn skipped(f: &Finding, reason: &str) -> Skipped {
     Skipped {
         place: f.place(),
-        rule: f.rule_id.clone(),
+        rule: f.rule_id.to_string(),
         reason: reason.to_string(),
     }
 }
@@ -354,6 +357,7 @@ fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::fingerprint::Fingerprint;
     use crate::model::{Fix, Location, ResourceRef};
     use crate::model::{PathSeg, Span};
     use serde_json::json;
@@ -367,22 +371,23 @@ mod tests {
                 kind: "Pod".into(),
                 namespace: "blog".into(),
                 name: "web".into(),
-            },
-            path: Vec::new(),
+            }
+            .into(),
+            path: Vec::new().into(),
             location: Location::File {
                 path: "p.yaml".into(),
                 span: Span::default(),
             },
-            message: String::new(),
+            message: "".into(),
             fix: Some(Box::new(Fix {
                 path: path.iter().map(|k| PathSeg::Key((*k).into())).collect(),
                 value,
                 replace: None,
                 insert_under: None,
             })),
-            fingerprint: String::new(),
+            fingerprint: Fingerprint::default(),
             suppression: None,
-            roots: Vec::new(),
+            roots: Vec::new().into(),
         }
     }
 

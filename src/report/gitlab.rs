@@ -34,7 +34,7 @@ fn warning(d: &crate::model::Diagnostic) -> Option<Value> {
     let line = d.pos.map_or(1, |p| p.line.max(1));
     // Stable per problem and file, like a finding's.
     let place = Location::File {
-        path: path.to_string(),
+        path: path.into(),
         span: crate::model::Span::default(),
     };
     let subject = crate::model::ResourceRef {
@@ -72,9 +72,9 @@ fn issue(f: &Finding) -> Value {
     let (path, begin, end) = match &f.location {
         Location::File { path, span } => {
             let begin = span.start.line.max(1);
-            (path.as_str(), begin, span.end.line.max(begin))
+            (&**path, begin, span.end.line.max(begin))
         }
-        Location::Object { reference } => (reference.as_str(), 1, 1),
+        Location::Object { reference } => (&**reference, 1, 1),
     };
     json!({
         "type": "issue",

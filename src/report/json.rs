@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{write_pretty, Lazy, Report};
+use crate::model::fingerprint::Fingerprint;
 use crate::model::{Diagnostic, Finding, Level, Location, ResourceRef, Severity, Suppression};
 
 /// The whole report; its fields in the order they are written.
@@ -41,7 +42,7 @@ struct Entry<'a> {
     end_column: Option<u32>,
     path: String,
     resource: &'a ResourceRef,
-    fingerprint: &'a str,
+    fingerprint: Fingerprint,
     fix: Option<FixEntry<'a>>,
     suppression: Option<&'a Suppression>,
     /// The kustomize roots that render this place (absent for plain files).
@@ -73,7 +74,7 @@ fn entry(f: &Finding) -> Entry<'_> {
         end_column: span.map(|s| s.end.column),
         path: crate::model::pointer(&f.path),
         resource: &f.resource,
-        fingerprint: &f.fingerprint,
+        fingerprint: f.fingerprint,
         fix: f.fix.as_ref().map(|x| FixEntry {
             path: crate::model::pointer(&x.path),
             value: &x.value,

@@ -407,7 +407,7 @@ fn outcome(remediation: Option<&str>, findings: &[&Finding], text: bool) -> Outc
     }
     let first = active[0];
     let message = if active.len() == 1 {
-        first.message.clone()
+        first.message.to_string()
     } else {
         format!("{} (and {} more)", first.message, active.len() - 1)
     };

@@ -248,7 +248,7 @@ fn rule_link(r: &Report<'_>, f: &Finding) -> String {
 fn location(f: &Finding) -> String {
     match &f.location {
         Location::File { path, span } => format!("{path}:{}", span.start.line),
-        Location::Object { reference } => reference.clone(),
+        Location::Object { reference } => reference.to_string(),
     }
 }
 

@@ -64,7 +64,7 @@ pub fn write(r: &Report<'_>, out: &mut dyn Write) -> io::Result<()> {
                     let file = RefCell::new(None);
                     same_file
                         .iter()
-                        .map(|f| result(f, index.get(f.rule_id.as_str()).copied(), r, &file))
+                        .map(|f| result(f, index.get(&*f.rule_id).copied(), r, &file))
                         .collect()
                 })
                 .collect();
@@ -371,13 +371,13 @@ fn result<'a>(
     last: &LastFile<'a>,
 ) -> SarifResult {
     let mut out = SarifResult::builder().message(text(f.text())).build();
-    out.rule_id = Some(f.rule_id.clone());
+    out.rule_id = Some(f.rule_id.to_string());
     out.rule_index = rule_index.and_then(|i| i64::try_from(i).ok());
     out.level = Some(level(f.severity));
     out.locations = Some(vec![location(f)]);
     out.partial_fingerprints = Some(BTreeMap::from([(
         crate::model::fingerprint::FINGERPRINT_KEY.to_string(),
-        f.fingerprint.clone(),
+        f.fingerprint.to_string(),
     )]));
     let source = f
         .fix
@@ -525,8 +525,9 @@ mod tests {
                 kind: "Deployment".into(),
                 namespace: "blog".into(),
                 name: format!("d{i}"),
-            },
-            path: Vec::new(),
+            }
+            .into(),
+            path: Vec::new().into(),
             location: Location::File {
                 path: "a.yaml".into(),
                 span: Span {
@@ -536,7 +537,7 @@ mod tests {
             },
             message: "m".into(),
             fix: None,
-            fingerprint: format!("f{i}"),
+            fingerprint: crate::model::fingerprint::Fingerprint::default(),
             suppression: suppressed.then(|| {
                 Box::new(crate::model::Suppression {
                     source: "config",
@@ -544,7 +545,7 @@ mod tests {
                     until: None,
                 })
             }),
-            roots: Vec::new(),
+            roots: Vec::new().into(),
         }
     }
 
@@ -561,10 +562,10 @@ mod tests {
             .collect();
         let kept: Vec<&str> = within_limit(&findings, 4)
             .iter()
-            .map(|f| f.fingerprint.as_str())
+            .map(|f| f.resource.name.as_str())
             .collect();
-        // Unsuppressed first: critical f5, high f3 f7, then medium f2 (f6 is cut).
-        assert_eq!(kept, ["f2", "f3", "f5", "f7"]);
+        // Unsuppressed first: critical d5, high d3 d7, then medium d2 (d6 is cut).
+        assert_eq!(kept, ["d2", "d3", "d5", "d7"]);
         assert_eq!(within_limit(&findings, 8).len(), 8);
     }
 

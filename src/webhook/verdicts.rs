@@ -60,7 +60,7 @@ impl Answer {
                 } else {
                     "warn"
                 };
-                (f.rule_id.clone(), action)
+                (f.rule_id.to_string(), action)
             })
             .collect();
         let outcome = if verdict.skipped.is_some() {
@@ -80,7 +80,7 @@ impl Answer {
             denied_by: verdict
                 .denials
                 .iter()
-                .map(|d| d.finding.rule_id.clone())
+                .map(|d| d.finding.rule_id.to_string())
                 .collect(),
         })
     }

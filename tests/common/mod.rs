@@ -73,7 +73,9 @@ pub fn actual_markers(outcome: &Outcome) -> BTreeMap<(String, u32), Vec<String>>
     for f in outcome.findings.iter().filter(|f| f.suppression.is_none()) {
         let file = f.file().unwrap_or("<object>").to_string();
         let line = f.span().map_or(0, |s| s.start.line);
-        out.entry((file, line)).or_default().push(f.rule_id.clone());
+        out.entry((file, line))
+            .or_default()
+            .push(f.rule_id.to_string());
     }
     for ids in out.values_mut() {
         ids.sort();
