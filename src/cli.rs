@@ -345,6 +345,7 @@ fn run_scan(args: &ScanArgs) -> ExitStatus {
         write_baseline: args.write_baseline.clone(),
         category: args.category.clone(),
         no_cache: args.no_cache,
+        stash_above: None,
         helm_values: args.helm_values.clone(),
         helm_set: args.helm_set.clone(),
     };

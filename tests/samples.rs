@@ -128,3 +128,111 @@ fn plan_json_gives_the_same_aws_findings_as_its_source() {
     };
     assert_eq!(key(&outcome), key(&source));
 }
+
+/// Every report format of a scan whose manifests are stashed (read again from their text
+/// when needed) and of the same scan holding them whole.
+fn reports(dir: &std::path::Path, stash_above: Option<u64>) -> Vec<Vec<u8>> {
+    let outcome = blogaudit::pipeline::run(
+        &Options {
+            paths: vec![dir.to_path_buf()],
+            base: dir.to_path_buf(),
+            today: blogaudit::model::date::today(),
+            no_cache: true,
+            stash_above,
+            ..Options::default()
+        },
+        &Selection::default(),
+    );
+    use blogaudit::report::Format;
+    [
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Human,
+        Format::Github,
+    ]
+    .into_iter()
+    .map(|format| {
+        let mut out = Vec::new();
+        outcome
+            .report("", true)
+            .write(format, &mut out)
+            .expect("written");
+        out
+    })
+    .collect()
+}
+
+#[test]
+fn stashed_manifests_give_the_same_reports() {
+    let edge = tempfile::tempdir().expect("tempdir");
+    let deployment = |name: &str, extra: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: blog\n{extra}spec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx:latest\n          securityContext:\n            privileged: true\n"
+        )
+    };
+    let files = [
+        (
+            "workloads.yaml",
+            format!(
+                "{}---\n{}---\n{}",
+                deployment("plain", ""),
+                deployment(
+                    "ignored",
+                    "  annotations:\n    blogaudit.io/ignore: \"BA101: reviewed\"\n"
+                ),
+                deployment("kept", "")
+                    .replace("privileged: true", "privileged: true\n  data: |+\n    kept\n\n")
+            ),
+        ),
+        (
+            "lookups.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  namespace: blog\nspec:\n  ports: {a: b}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: n\n  namespace: blog\nspec:\n  podSelector: [a]\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r\n  namespace: blog\nspec:\n  parentRefs:\n    - name: gw\n      namespace: edge\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: open\n  namespace: blog\nspec:\n  type: NodePort\n".to_string(),
+        ),
+        (
+            "secret.yaml",
+            format!(
+                "{}---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  namespace: blog\nstringData:\n  token: canary-value\n",
+                deployment("beside-a-secret", "")
+            ),
+        ),
+    ];
+    for (name, text) in &files {
+        std::fs::write(edge.path().join(name), text).expect("write");
+    }
+    let dirs = [
+        common::root().join("samples/blog"),
+        common::root().join("samples/blog-broken"),
+        edge.path().to_path_buf(),
+    ];
+    for dir in &dirs {
+        assert!(
+            reports(dir, None) == reports(dir, Some(0)),
+            "{}: the reports differ",
+            dir.display()
+        );
+    }
+    let json = String::from_utf8(reports(edge.path(), Some(0)).swap_remove(0)).expect("utf-8");
+    for what in [
+        "invalid-field",
+        "\"suppression\"",
+        "BA101",
+        "kept",
+        "beside-a-secret",
+    ] {
+        assert!(json.contains(what), "{what}: {json}");
+    }
+    assert!(!json.contains("canary-value"));
+    // They were stashed, and they are not under the default threshold.
+    let stashed = |above| {
+        let render = blogaudit::source::RenderOptions {
+            stash_above: above,
+            ..Default::default()
+        };
+        let loaded =
+            blogaudit::source::load_all(&[dirs[1].clone()], &dirs[1], &Default::default(), &render);
+        loaded.resources.iter().filter(|r| r.is_stashed()).count()
+    };
+    assert!(stashed(Some(0)) > 20);
+    assert_eq!(stashed(None), 0);
+}

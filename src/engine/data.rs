@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::{image_suffixes, Inventory};
+use crate::model::{image_suffixes, Diagnostic, Inventory};
 
 /// One resource body as the rules see it. Deserialized straight from the borrowed JSON, so
 /// no second JSON tree is made on the way.
@@ -92,6 +92,23 @@ fn mix(hash: u64, part: u64) -> u64 {
     (hash.rotate_left(5) ^ part).wrapping_mul(0x517c_c1b7_2722_0a95)
 }
 
+/// The data document, and what it was built from.
+pub(super) struct Built {
+    /// Each resource's rule input when its kind is looked up (shared with `data`).
+    pub inputs: Vec<Option<regorus::Value>>,
+    pub data: regorus::Value,
+    /// The shape errors of the looked-up resources, by position: they are not run.
+    pub malformed: HashMap<usize, Diagnostic>,
+}
+
+/// What one chunk of the inventory gives the data document.
+#[derive(Default)]
+struct Chunk {
+    inputs: Vec<Option<regorus::Value>>,
+    images: BTreeSet<String>,
+    malformed: Vec<(usize, Diagnostic)>,
+}
+
 /// Resources per share table when the data document is built: large enough that what
 /// repeats is mostly shared, small enough to spread over the threads.
 const SHARING_CHUNK: usize = 8192;
@@ -122,36 +139,48 @@ pub(super) fn build(
     inventory: &Inventory,
     config: &Value,
     looked_up: Option<&BTreeSet<String>>,
-) -> (Vec<Option<regorus::Value>>, regorus::Value) {
+) -> Built {
     let wanted = |kind: &str| looked_up.is_none_or(|k| k.contains(kind));
     // Each resource's input when its kind is looked up, and its images; a stashed resource
     // is read again only when it is looked up or may have images.
-    // The looked-up objects are converted sharing what repeats, a share table per chunk.
-    let (inputs, images): (Vec<Vec<Option<regorus::Value>>>, Vec<BTreeSet<String>>) = inventory
+    // The looked-up objects are converted sharing what repeats, a share table per chunk, and
+    // their shape is checked on the way (a stashed one is not read again to be judged).
+    let chunks: Vec<Chunk> = inventory
         .resources
         .par_chunks(SHARING_CHUNK)
-        .map(|chunk| {
+        .enumerate()
+        .map(|(c, chunk)| {
             let mut sharing = Sharing::default();
-            let mut images = BTreeSet::new();
-            let mut inputs = Vec::with_capacity(chunk.len());
-            for r in chunk {
+            let mut out = Chunk::default();
+            for (j, r) in chunk.iter().enumerate() {
                 let input = wanted(&r.kind);
                 if !input && r.stashed_text().is_some_and(|t| !t.contains("image")) {
-                    inputs.push(None);
+                    out.inputs.push(None);
                     continue;
                 }
                 let Some(r) = r.hydrated() else {
-                    inputs.push(None);
+                    out.inputs.push(None);
                     continue;
                 };
-                image_suffixes(&r.kind, &r.body, &mut images);
-                inputs.push(input.then(|| sharing.convert(&r.body)));
+                image_suffixes(&r.kind, &r.body, &mut out.images);
+                if input {
+                    if let Some(d) = super::shape::check(&r) {
+                        out.malformed.push((c * SHARING_CHUNK + j, d));
+                    }
+                }
+                out.inputs.push(input.then(|| sharing.convert(&r.body)));
             }
-            (inputs, images)
+            out
         })
-        .unzip();
-    let inputs: Vec<Option<regorus::Value>> = inputs.into_iter().flatten().collect();
-    let suffixes: BTreeSet<String> = images.into_iter().flatten().collect();
+        .collect();
+    let mut inputs = Vec::with_capacity(inventory.resources.len());
+    let mut images = BTreeSet::new();
+    let mut malformed = HashMap::new();
+    for chunk in chunks {
+        inputs.extend(chunk.inputs);
+        images.extend(chunk.images);
+        malformed.extend(chunk.malformed);
+    }
     let kinds: Vec<_> = inventory.index.iter().collect();
     // Per kind, in parallel: kind → namespace → name → body, and the kind's set of names.
     let per_kind: Vec<(regorus::Value, Option<regorus::Value>, regorus::Value)> = kinds
@@ -223,7 +252,7 @@ pub(super) fn build(
         (string("names"), object(names)),
         (
             string("image_suffixes"),
-            set_of(suffixes.iter().map(String::as_str)),
+            set_of(images.iter().map(String::as_str)),
         ),
         (string("route_parents"), parents),
         (string("objects"), object(objects)),
@@ -237,7 +266,11 @@ pub(super) fn build(
         (string("inventory"), inv),
         (string("config"), to_rego(config)),
     ]));
-    (inputs, data)
+    Built {
+        inputs,
+        data,
+        malformed,
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! (see [`crate::rules::Compilation`]); `tests/differential.rs` holds the two to the same
 //! findings.
 
+use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -116,6 +117,8 @@ pub struct Prepared {
     /// The inventory's resources of looked-up kinds as rule inputs, shared with `data`'s
     /// `objects`; `None` for the others, converted when evaluated.
     inputs: Vec<Option<regorus::Value>>,
+    /// The shape errors of the resources of `inputs`, by position (see [`shape`]).
+    malformed: HashMap<usize, Diagnostic>,
     /// Rules that could not take the data document.
     diagnostics: Vec<Diagnostic>,
     /// The compiled rules of each kind as one program (see [`combined`]).
@@ -152,7 +155,11 @@ impl Prepared {
                 all.extend(l?);
                 Some(all)
             });
-        let (inputs, data) = data::build(inventory, config, looked_up.as_ref());
+        let data::Built {
+            inputs,
+            data,
+            malformed,
+        } = data::build(inventory, config, looked_up.as_ref());
         let mut ready: Vec<Ready> = Vec::with_capacity(rules.rules.len());
         let mut diagnostics = Vec::new();
         for rule in &rules.rules {
@@ -183,6 +190,7 @@ impl Prepared {
             by_kind,
             data,
             inputs,
+            malformed,
             diagnostics,
             combined,
             pool: Mutex::new(Vec::new()),
@@ -203,30 +211,47 @@ impl Prepared {
                 let mut errors = Vec::new();
                 let mut spent = vec![Duration::ZERO; self.rules.len()];
                 for &i in chunk {
-                    // A stashed resource is read again here, and dropped after its rules.
-                    let Some(resource) = inventory.resources[i].hydrated() else {
-                        errors.push(unreadable(&inventory.resources[i]));
-                        continue;
+                    let resource = &inventory.resources[i];
+                    let subject = match self.inputs.get(i) {
+                        // A looked-up object: its shape was checked and its input made with
+                        // the data document; a stashed one is read again only to place
+                        // what its rules find.
+                        Some(Some(shared)) if same => {
+                            if let Some(d) = self.malformed.get(&i) {
+                                errors.push(d.clone());
+                                continue;
+                            }
+                            (Subject::new(resource), shared.clone())
+                        }
+                        // Read again here when stashed, and dropped after its rules.
+                        _ => {
+                            let Some(hydrated) = resource.hydrated() else {
+                                errors.push(unreadable(resource));
+                                continue;
+                            };
+                            // A resource with a field of the wrong type is reported at that
+                            // field, not run.
+                            if let Some(d) = shape::check(&hydrated) {
+                                errors.push(d);
+                                continue;
+                            }
+                            let input = data::to_rego(&hydrated.body);
+                            (Subject::with(resource, hydrated), input)
+                        }
                     };
-                    // A resource with a field of the wrong type is reported at that field,
-                    // not run.
-                    if let Some(d) = shape::check(&resource) {
-                        errors.push(d);
-                        continue;
-                    }
-                    let input = match self.inputs.get(i) {
-                        Some(Some(shared)) if same => shared.clone(),
-                        _ => data::to_rego(&resource.body),
-                    };
+                    let (subject, input) = subject;
                     self.run(
                         &mut evaluators,
-                        &resource,
+                        &subject,
                         &input,
                         false,
                         &mut findings,
                         &mut errors,
                         &mut spent,
                     );
+                    if subject.unreadable() {
+                        errors.push(unreadable(resource));
+                    }
                 }
                 self.give_back(evaluators);
                 // Without the spare room of its growth: every chunk's findings are held
@@ -296,7 +321,7 @@ impl Prepared {
         let input = data::to_rego(&resource.body);
         self.run(
             &mut evaluators,
-            resource,
+            &Subject::new(resource),
             &input,
             together,
             &mut findings,
@@ -342,17 +367,17 @@ impl Prepared {
     fn run(
         &self,
         evaluators: &mut Evaluators,
-        resource: &Resource,
+        subject: &Subject,
         input: &regorus::Value,
         together: bool,
         findings: &mut Vec<Finding>,
         errors: &mut Vec<Diagnostic>,
         spent: &mut [Duration],
     ) {
+        let resource = subject.resource;
         let Some(applicable) = self.by_kind.get(resource.kind.as_str()) else {
             return;
         };
-        let subject = Subject::new(resource);
         let joint = if together {
             self.run_combined(evaluators, resource, input)
         } else {
@@ -362,7 +387,7 @@ impl Prepared {
             let rule = &self.rules[r];
             if let Some(found) = joint.as_ref().and_then(|j| j.get(&r)) {
                 let items = found.iter().cloned();
-                collect(rule, &subject, items, &mut evaluators.paths, findings);
+                collect(rule, subject, items, &mut evaluators.paths, findings);
                 continue;
             }
             let started = Instant::now();
@@ -375,7 +400,7 @@ impl Prepared {
                         _ => Vec::new(),
                     };
                     let items = items.into_iter();
-                    collect(rule, &subject, items, &mut evaluators.paths, findings);
+                    collect(rule, subject, items, &mut evaluators.paths, findings);
                 }
                 Err(e) => errors.push(
                     Diagnostic::error(
@@ -517,7 +542,11 @@ fn sort(findings: &mut [Finding]) {
 
 /// What the findings on one resource share, made with the first of them.
 struct Subject<'r> {
+    /// The resource as the inventory holds it (its body may be stashed).
     resource: &'r Resource,
+    /// The resource with its body and span tree, to place findings: read again on first
+    /// need when stashed; `None` when it could not be.
+    located: OnceCell<Option<Cow<'r, Resource>>>,
     shared: OnceCell<Shared>,
     /// The file paths (or the object reference) the findings point at, each made once: a
     /// rendered object's fields may sit in several files.
@@ -535,9 +564,31 @@ impl<'r> Subject<'r> {
     fn new(resource: &'r Resource) -> Self {
         Self {
             resource,
+            located: OnceCell::new(),
             shared: OnceCell::new(),
             places: RefCell::new(Vec::new()),
         }
+    }
+
+    /// A subject whose resource was read again already.
+    fn with(resource: &'r Resource, hydrated: Cow<'r, Resource>) -> Self {
+        let subject = Self::new(resource);
+        let _ = subject.located.set(Some(hydrated));
+        subject
+    }
+
+    /// The resource with its body and span tree (the inventory's when it cannot be read
+    /// again, which [`Subject::unreadable`] tells).
+    fn located(&self) -> &Resource {
+        self.located
+            .get_or_init(|| self.resource.hydrated())
+            .as_deref()
+            .unwrap_or(self.resource)
+    }
+
+    /// Whether the stashed resource was needed and could not be read again.
+    fn unreadable(&self) -> bool {
+        matches!(self.located.get(), Some(None))
     }
 
     fn shared(&self) -> &Shared {
@@ -592,9 +643,10 @@ fn collect(
     paths: &mut Paths,
     out: &mut Vec<Finding>,
 ) {
-    let resource = subject.resource;
     let steps = |p: &Vec<Value>| p.iter().filter_map(PathSeg::from_json).collect::<Vec<_>>();
     for v in items {
+        // Read again, when stashed, only for a resource with findings.
+        let resource = subject.located();
         let path = paths.shared(
             v.get("path")
                 .and_then(Value::as_array)

@@ -55,6 +55,9 @@ pub struct Options {
     pub vars: Vec<(String, String)>,
     /// `--no-cache`: render every kustomize root again, and keep nothing.
     pub no_cache: bool,
+    /// Stash manifests totalling more than this many bytes (`None`: `source::STASH_ABOVE`);
+    /// no result depends on it.
+    pub stash_above: Option<u64>,
     /// Helm `--values` files, for every chart.
     pub helm_values: Vec<PathBuf>,
     /// Helm `--set KEY=VALUE` settings, for every chart.
@@ -274,6 +277,7 @@ fn evaluate_files(
     };
     let render = RenderOptions {
         no_cache: opts.no_cache,
+        stash_above: opts.stash_above,
         helm: HelmOptions {
             values: opts.helm_values.clone(),
             set: opts.helm_set.clone(),

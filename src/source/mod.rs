@@ -27,7 +27,7 @@ pub const SKIPPED_DIRS: &[&str] = &[".git", "target", "node_modules", ".terrafor
 /// Everything the sources produced.
 #[derive(Debug, Default)]
 pub struct Loaded {
-    /// The resources of manifest files are stashed (see `SpanIndex::Stashed`): their body is
+    /// The resources of manifest files may be stashed (see [`STASH_ABOVE`]): their body is
     /// `Resource::hydrated`'s.
     pub resources: Vec<Resource>,
     pub files: Vec<Arc<SourceFile>>,
@@ -93,9 +93,19 @@ enum Input {
 pub struct RenderOptions {
     /// `--no-cache`: render every kustomize root again, and keep nothing.
     pub no_cache: bool,
+    /// Stash the documents of manifest files when they total more than this many bytes
+    /// (`None`: [`STASH_ABOVE`]).
+    pub stash_above: Option<u64>,
     /// `--helm-values` and `--helm-set`, for every chart.
     pub helm: helm::HelmOptions,
 }
+
+/// A scan's manifest files are stashed (see `SpanIndex::Stashed`) when they total more than
+/// this: a resource then holds its identity and where its document is, and its body and span
+/// tree are read again when needed. Held whole, resources take about 16 times their text, so
+/// below this they take at most a few hundred MB, and reading documents again would only cost
+/// time (a scan of the 1k tree takes a fifth longer stashed).
+pub const STASH_ABOVE: u64 = 16 * 1024 * 1024;
 
 /// Reads every input under `paths`. Display paths are relative to `base`.
 #[must_use]
@@ -151,7 +161,7 @@ pub fn load_all(
     let ((mut loaded, kustomized), terraform) = rayon::join(
         || {
             rayon::join(
-                || load_inputs(&inputs, base, &render.helm),
+                || load_inputs(&inputs, base, render),
                 || kustomize::load(&plan, base, &cache),
             )
         },
@@ -163,14 +173,22 @@ pub fn load_all(
     loaded
 }
 
-fn load_inputs(inputs: &[Input], base: &Path, helm_opts: &helm::HelmOptions) -> Loaded {
+fn load_inputs(inputs: &[Input], base: &Path, render: &RenderOptions) -> Loaded {
+    let manifests: u64 = inputs
+        .par_iter()
+        .filter_map(|input| match input {
+            Input::Manifest(path) => fs::metadata(path).ok().map(|m| m.len()),
+            _ => None,
+        })
+        .sum();
+    let stash = manifests > render.stash_above.unwrap_or(STASH_ABOVE);
     inputs
         .par_iter()
         .map(|input| match input {
-            Input::Manifest(path) => load_manifest(path, base),
+            Input::Manifest(path) => load_manifest(path, base, stash),
             // Rendered by `kustomize::load`, root by root.
             Input::Kustomization(_) => Loaded::default(),
-            Input::Chart(dir) => helm::load(dir, base, helm_opts),
+            Input::Chart(dir) => helm::load(dir, base, &render.helm),
         })
         .reduce(Loaded::default, |mut a, b| {
             a.extend(b);
@@ -380,7 +398,7 @@ pub fn read_text(path: &Path, shown: &str) -> Result<String, Diagnostic> {
     }
 }
 
-fn load_manifest(path: &Path, base: &Path) -> Loaded {
+fn load_manifest(path: &Path, base: &Path, stash: bool) -> Loaded {
     let shown = display(path, base);
     let text = match read_text(path, &shown) {
         Ok(t) => t,
@@ -391,7 +409,11 @@ fn load_manifest(path: &Path, base: &Path) -> Loaded {
             }
         }
     };
-    let (parsed, file) = k8s::parse_stashed(&shown, text);
+    let (parsed, file) = if stash {
+        k8s::parse_stashed(&shown, text)
+    } else {
+        k8s::parse_owned(&shown, text)
+    };
     Loaded {
         resources: parsed.resources,
         files: vec![file],
