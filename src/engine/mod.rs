@@ -212,7 +212,7 @@ impl Prepared {
                 let mut spent = vec![Duration::ZERO; self.rules.len()];
                 for &i in chunk {
                     let resource = &inventory.resources[i];
-                    let subject = match self.inputs.get(i) {
+                    let (subject, input) = match self.inputs.get(i) {
                         // A looked-up object: its shape was checked and its input made with
                         // the data document; a stashed one is read again only to place
                         // what its rules find.
@@ -239,7 +239,6 @@ impl Prepared {
                             (Subject::with(resource, hydrated), input)
                         }
                     };
-                    let (subject, input) = subject;
                     self.run(
                         &mut evaluators,
                         &subject,
