@@ -190,12 +190,13 @@ pub(super) fn build(
                 object(
                     namespaces
                         .iter()
-                        .map(|(ns, names)| {
+                        .map(|(ns, positions)| {
                             let by_name = object(
-                                names
+                                positions
                                     .iter()
-                                    .filter_map(|(name, idx)| {
-                                        Some((string(name), inputs[*idx].clone()?))
+                                    .filter_map(|&i| {
+                                        let name = &inventory.resources[i].name;
+                                        Some((string(name), inputs[i].clone()?))
                                     })
                                     .collect(),
                             );
@@ -207,8 +208,8 @@ pub(super) fn build(
             let names = set_of(
                 namespaces
                     .values()
-                    .flat_map(|n| n.keys())
-                    .map(String::as_str),
+                    .flatten()
+                    .map(|&i| inventory.resources[i].name.as_str()),
             );
             (string(kind), by_ns, names)
         })

@@ -8,9 +8,10 @@ use super::{Resource, ResourceRef};
 #[derive(Debug, Default)]
 pub struct Inventory {
     pub resources: Vec<Resource>,
-    /// kind → namespace → name → position in `resources`. Namespace `""` holds cluster-scoped
-    /// and AWS resources.
-    pub index: BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>>,
+    /// kind → namespace → positions in `resources`, ordered by name, one per name (the first
+    /// loaded). Namespace `""` holds cluster-scoped and AWS resources. Positions rather than
+    /// a map by name: the names are the resources' own, not copied.
+    pub index: BTreeMap<String, BTreeMap<String, Vec<usize>>>,
     /// Declared `Namespace` objects and every namespace a resource lives in.
     pub namespaces: BTreeSet<String>,
     /// Gateway API parent index: parent namespace → parent name → the routes (kind, namespace,
@@ -22,8 +23,7 @@ pub struct Inventory {
 impl Inventory {
     #[must_use]
     pub fn new(resources: Vec<Resource>) -> Self {
-        let mut index: BTreeMap<String, BTreeMap<String, BTreeMap<String, usize>>> =
-            BTreeMap::new();
+        let mut index: BTreeMap<String, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
         let mut namespaces = BTreeSet::new();
         let mut route_parents: BTreeMap<String, BTreeMap<String, Vec<ResourceRef>>> =
             BTreeMap::new();
@@ -33,8 +33,7 @@ impl Inventory {
                 .or_default()
                 .entry(r.namespace.clone())
                 .or_default()
-                .entry(r.name.clone())
-                .or_insert(i);
+                .push(i);
             let body = r.body_with("parentRefs");
             let parents = body
                 .as_deref()
@@ -64,6 +63,12 @@ impl Inventory {
             } else if !r.namespace.is_empty() {
                 namespaces.insert(r.namespace.clone());
             }
+        }
+        let name = |i: &usize| resources[*i].name.as_str();
+        for positions in index.values_mut().flat_map(BTreeMap::values_mut) {
+            // By name, then load order, so that the first loaded of a name stays.
+            positions.sort_by(|a, b| name(a).cmp(name(b)).then(a.cmp(b)));
+            positions.dedup_by(|later, first| name(later) == name(first));
         }
         Self {
             resources,

@@ -244,21 +244,6 @@ impl Resource {
     /// Builds a resource from a Kubernetes object; `None` when it has no `apiVersion`/`kind`.
     #[must_use]
     pub fn from_k8s(body: Value, origin: Origin) -> Option<Self> {
-        let (kind, namespace, name) = Self::k8s_identity(&body)?;
-        Some(Self {
-            kind,
-            namespace,
-            name,
-            body,
-            origin,
-            ignores: Vec::new(),
-        })
-    }
-
-    /// The kind, namespace (`default` when unset, empty when cluster-scoped) and name of a
-    /// Kubernetes object; `None` when it has no `apiVersion`/`kind`.
-    #[must_use]
-    pub fn k8s_identity(body: &Value) -> Option<(String, String, String)> {
         let kind = body.get("kind")?.as_str()?.to_string();
         body.get("apiVersion")?.as_str()?;
         let meta = body.get("metadata");
@@ -275,7 +260,14 @@ impl Resource {
                 .unwrap_or("default")
                 .to_string()
         };
-        Some((kind, namespace, name))
+        Some(Self {
+            kind,
+            namespace,
+            name,
+            body,
+            origin,
+            ignores: Vec::new(),
+        })
     }
 
     /// Whether the body and span tree are stashed in the file's text (see

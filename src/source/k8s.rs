@@ -50,31 +50,31 @@ pub fn parse_stashed(path: &str, text: String) -> (Parsed, Arc<SourceFile>) {
 fn parse_manifest(path: &str, text: String, stash: bool) -> (Parsed, Arc<SourceFile>) {
     let mut out = Parsed::default();
     let mut masks = Masks::default();
-    let mut pending: Vec<Pending> = Vec::new();
+    // The resources point at this until the shown text is known, then at the file.
+    let unshown = Arc::new(SourceFile {
+        path: path.to_string(),
+        text: String::new(),
+    });
     let mut index = 0;
     // A directive before a document changes how it reads: such a file is held whole.
     let stash = stash && !text.starts_with('%') && !text.contains("\n%");
     let mut lines = LineStarts::new(&text);
     let error = yaml::parse_each(&text, |doc| {
-        let (first, masked) = (
-            pending.len(),
-            masks.ranges.len() + masks.comment_lines.len(),
-        );
-        unpack(
+        let masked = masks.ranges.len() + masks.comment_lines.len();
+        let whole = unpack(
             doc,
             index,
-            path,
-            &mut pending,
+            &unshown,
+            &mut out.resources,
             &mut out.diagnostics,
             &mut masks,
-            true,
         );
         index += 1;
         // Stashed as soon as it is read, so that the trees of the whole file are never held
         // at once; not a document with masked values (its body is not its text).
-        if stash && masked == masks.ranges.len() + masks.comment_lines.len() {
-            for p in &mut pending[first..] {
-                p.stash(&mut lines);
+        if stash && whole && masked == masks.ranges.len() + masks.comment_lines.len() {
+            if let Some(r) = out.resources.last_mut() {
+                stash_resource(r, &mut lines);
             }
         }
     });
@@ -90,7 +90,8 @@ fn parse_manifest(path: &str, text: String, stash: bool) -> (Parsed, Arc<SourceF
         .find(|d| d.code != "not-kubernetes")
         .and_then(|d| d.pos);
     if !masks.ranges.is_empty() || !masks.comment_lines.is_empty() || broken.is_some() {
-        pending.retain_mut(|p| p.unstash(&text, path, &mut out.diagnostics));
+        out.resources
+            .retain_mut(|r| unstash(r, &text, &mut out.diagnostics));
     }
     let mut shown = if masks.ranges.is_empty() {
         text
@@ -107,21 +108,12 @@ fn parse_manifest(path: &str, text: String, stash: bool) -> (Parsed, Arc<SourceF
         path: path.to_string(),
         text: shown,
     });
-    out.resources = pending
-        .into_iter()
-        .map(|p| Resource {
-            kind: p.kind,
-            namespace: p.namespace,
-            name: p.name,
-            body: p.body,
-            origin: Origin::File {
-                file: file.clone(),
-                span: p.span,
-                spans: p.spans,
-            },
-            ignores: Vec::new(),
-        })
-        .collect();
+    // In place: a second list of every resource would double the peak of a large file.
+    for r in &mut out.resources {
+        if let Origin::File { file: f, .. } = &mut r.origin {
+            *f = file.clone();
+        }
+    }
     (out, file)
 }
 
@@ -153,50 +145,36 @@ pub fn helm_diagnostic(path: &str, line: u32) -> Diagnostic {
     .help("run `helm template RELEASE CHART > rendered.yaml` and scan the rendered manifests")
 }
 
-/// A resource of the file, before the file's shown text is known.
-struct Pending {
-    kind: String,
-    namespace: String,
-    name: String,
-    /// `Null` while stashed.
-    body: Value,
-    span: Span,
-    /// A tree, or a stash.
-    spans: SpanIndex,
-    /// A whole document, not an item of a `kind: List`: only those are stashed.
-    whole: bool,
+/// Stashes a resource read from a whole document, when it can be read back alone.
+fn stash_resource(r: &mut Resource, lines: &mut LineStarts) {
+    let Origin::File { span, spans, .. } = &mut r.origin else {
+        return;
+    };
+    let SpanIndex::Tree(nodes) = spans else {
+        return;
+    };
+    if let Some(at) = stash_of(lines, *span, nodes) {
+        *spans = SpanIndex::Stashed(at);
+        r.body = Value::Null;
+    }
 }
 
-impl Pending {
-    /// Stashes a whole document that can be read back alone.
-    fn stash(&mut self, lines: &mut LineStarts) {
-        let SpanIndex::Tree(nodes) = &self.spans else {
-            return;
-        };
-        if let Some(at) = self
-            .whole
-            .then(|| stash_of(lines, self.span, nodes))
-            .flatten()
-        {
-            self.spans = SpanIndex::Stashed(at);
-            self.body = Value::Null;
-        }
-    }
-
-    /// Reads a stashed document back from `text`; `false` (with an error) when it cannot be.
-    fn unstash(&mut self, text: &str, path: &str, diags: &mut Vec<Diagnostic>) -> bool {
-        let SpanIndex::Stashed(at) = &self.spans else {
-            return true;
-        };
-        let Some((body, nodes)) = at.read_from(text) else {
-            let shown = format!("{}/{}", self.kind, self.name);
-            diags.push(Diagnostic::not_read_again(&shown, path, self.span.start));
-            return false;
-        };
-        self.body = body;
-        self.spans = SpanIndex::Tree(nodes);
-        true
-    }
+/// Reads a stashed resource back from `text`; `false` (with an error) when it cannot be.
+fn unstash(r: &mut Resource, text: &str, diags: &mut Vec<Diagnostic>) -> bool {
+    let Origin::File { file, span, spans } = &mut r.origin else {
+        return true;
+    };
+    let SpanIndex::Stashed(at) = spans else {
+        return true;
+    };
+    let Some((body, nodes)) = at.read_from(text) else {
+        let shown = format!("{}/{}", r.kind, r.name);
+        diags.push(Diagnostic::not_read_again(&shown, &file.path, span.start));
+        return false;
+    };
+    *spans = SpanIndex::Tree(nodes);
+    r.body = body;
+    true
 }
 
 /// Byte offsets of line starts, found walking forward (documents come in order).
@@ -296,15 +274,16 @@ struct Masks {
     comment_lines: Vec<(u32, u32)>,
 }
 
+/// Turns a document into its resources (the items of a `kind: List`), pointing at `file`.
+/// Returns whether it became one resource of its own, the last of `out`.
 fn unpack(
     doc: Document,
     index: usize,
-    path: &str,
-    out: &mut Vec<Pending>,
+    file: &Arc<SourceFile>,
+    out: &mut Vec<Resource>,
     diags: &mut Vec<Diagnostic>,
     masks: &mut Masks,
-    whole: bool,
-) {
+) -> bool {
     let Document {
         mut value,
         nodes,
@@ -326,16 +305,16 @@ fn unpack(
                     "not-kubernetes",
                     format!("document {} has no apiVersion/kind; skipped", index + 1),
                 )
-                .in_file(path)
+                .in_file(&file.path)
                 .at(span.start),
             );
         }
-        return;
+        return false;
     };
     if kind.ends_with("List") {
         if let Some(items) = value.get("items").and_then(Value::as_array) {
             let Some(offset) = child_offset(&nodes, &value, "items") else {
-                return;
+                return false;
             };
             let mut at = offset + 1;
             for item in items {
@@ -354,29 +333,24 @@ fn unpack(
                         span: item_span,
                     },
                     index,
-                    path,
+                    file,
                     out,
                     diags,
                     masks,
-                    false,
                 );
                 at += size;
             }
-            return;
+            return false;
         }
     }
-    let Some((kind, namespace, name)) = Resource::k8s_identity(&value) else {
-        return;
-    };
-    out.push(Pending {
-        kind,
-        namespace,
-        name,
-        body: value,
+    let origin = Origin::File {
+        file: file.clone(),
         span,
         spans: SpanIndex::Tree(nodes.into()),
-        whole,
-    });
+    };
+    Resource::from_k8s(value, origin)
+        .map(|r| out.push(r))
+        .is_some()
 }
 
 /// Position in `nodes` of the root object's member `key`.
