@@ -95,11 +95,7 @@ fn declared_on(r: &Resource, diags: &mut Vec<Diagnostic>) -> Vec<Declared> {
     let mut declared = Vec::new();
     let own_file = r.file().map(|f| f.path.clone());
     // A stashed resource is read again only when its text names the annotation.
-    let hydrated = r
-        .stashed_text()
-        .is_none_or(|t| t.contains(ANNOTATION))
-        .then(|| r.hydrated())
-        .flatten();
+    let hydrated = r.hydrated_if(ANNOTATION);
     let annotated = hydrated
         .as_deref()
         .and_then(|h| Some((h, annotation_of(&h.body)?)));

@@ -142,9 +142,9 @@ pub(super) fn build(
 ) -> Built {
     let wanted = |kind: &str| looked_up.is_none_or(|k| k.contains(kind));
     // Each resource's input when its kind is looked up, and its images; a stashed resource
-    // is read again only when it is looked up or may have images.
-    // The looked-up objects are converted sharing what repeats, a share table per chunk, and
-    // their shape is checked on the way (a stashed one is not read again to be judged).
+    // is read again only when it is looked up or may have images. The looked-up objects are
+    // converted sharing what repeats (a share table per chunk), and their shape is checked
+    // on the way, so that evaluation need not read a stashed one again to judge it.
     let chunks: Vec<Chunk> = inventory
         .resources
         .par_chunks(SHARING_CHUNK)
@@ -154,11 +154,12 @@ pub(super) fn build(
             let mut out = Chunk::default();
             for (j, r) in chunk.iter().enumerate() {
                 let input = wanted(&r.kind);
-                if !input && r.stashed_text().is_some_and(|t| !t.contains("image")) {
-                    out.inputs.push(None);
-                    continue;
-                }
-                let Some(r) = r.hydrated() else {
+                let hydrated = if input {
+                    r.hydrated()
+                } else {
+                    r.hydrated_if("image")
+                };
+                let Some(r) = hydrated else {
                     out.inputs.push(None);
                     continue;
                 };

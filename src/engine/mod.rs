@@ -226,7 +226,7 @@ impl Prepared {
                         // Read again here when stashed, and dropped after its rules.
                         _ => {
                             let Some(hydrated) = resource.hydrated() else {
-                                errors.push(unreadable(resource));
+                                errors.push(Diagnostic::not_read_again(resource));
                                 continue;
                             };
                             // A resource with a field of the wrong type is reported at that
@@ -249,7 +249,7 @@ impl Prepared {
                         &mut spent,
                     );
                     if subject.unreadable() {
-                        errors.push(unreadable(resource));
+                        errors.push(Diagnostic::not_read_again(resource));
                     }
                 }
                 self.give_back(evaluators);
@@ -445,15 +445,6 @@ impl Prepared {
         }
         Some(found)
     }
-}
-
-/// The error of a stashed resource whose document no longer reads as it did.
-fn unreadable(r: &Resource) -> Diagnostic {
-    let (file, at) = match &r.origin {
-        Origin::File { file, span, .. } => (file.path.as_str(), span.start),
-        Origin::Object { reference } => (reference.as_str(), crate::model::Pos::default()),
-    };
-    Diagnostic::not_read_again(&ResourceRef::of(r).to_string(), file, at)
 }
 
 /// A VM running `p` on `data`, with strict built-in errors and the instruction budget, and

@@ -28,17 +28,22 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// A stashed document of a manifest (see `SpanIndex::Stashed`) that did not read again
-    /// as it first did: `what` is the resource it held.
+    /// The error of a stashed resource (see `SpanIndex::Stashed`) whose document did not read
+    /// again as it first did, at the resource's place.
     #[must_use]
-    pub fn not_read_again(what: &str, file: &str, at: super::Pos) -> Self {
-        Self::error(
+    pub fn not_read_again(r: &super::Resource) -> Self {
+        let d = Self::error(
             "internal",
-            format!("{what}: its document could not be read again, so it was not checked"),
+            format!(
+                "{}: its document could not be read again, so it was not checked",
+                super::ResourceRef::of(r)
+            ),
         )
-        .in_file(file)
-        .at(at)
-        .help("this is a fault of blogaudit: please report it with the document")
+        .help("this is a fault of blogaudit: please report it with the document");
+        match &r.origin {
+            super::Origin::File { file, span, .. } => d.in_file(&file.path).at(span.start),
+            super::Origin::Object { .. } => d,
+        }
     }
 
     #[must_use]

@@ -34,10 +34,10 @@ impl Inventory {
                 .entry(r.namespace.clone())
                 .or_default()
                 .push(i);
-            let body = r.body_with("parentRefs");
-            let parents = body
+            let hydrated = r.hydrated_if("parentRefs");
+            let parents = hydrated
                 .as_deref()
-                .and_then(|b| b.get("spec"))
+                .and_then(|h| h.body.get("spec"))
                 .and_then(|s| s.get("parentRefs"))
                 .and_then(serde_json::Value::as_array);
             for parent in parents.into_iter().flatten() {

@@ -325,18 +325,14 @@ impl Resource {
         }))
     }
 
-    /// The body, when it may hold `needle`: a stashed resource is read again only when its
-    /// document's text contains it. For stages that look for one rare field in every
-    /// resource.
+    /// [`Resource::hydrated`], when the resource may hold `needle`: a stashed resource is
+    /// read again only when its document's text contains it. For stages that look for one
+    /// rare field in every resource.
     #[must_use]
-    pub fn body_with(&self, needle: &str) -> Option<Cow<'_, Value>> {
+    pub fn hydrated_if(&self, needle: &str) -> Option<Cow<'_, Self>> {
         match self.stashed_text() {
-            None => Some(Cow::Borrowed(&self.body)),
-            Some(text) if text.contains(needle) => match self.hydrated()? {
-                Cow::Owned(r) => Some(Cow::Owned(r.body)),
-                Cow::Borrowed(r) => Some(Cow::Borrowed(&r.body)),
-            },
-            Some(_) => None,
+            Some(text) if !text.contains(needle) => None,
+            _ => self.hydrated(),
         }
     }
 

@@ -161,18 +161,20 @@ fn stash_resource(r: &mut Resource, lines: &mut LineStarts) {
 
 /// Reads a stashed resource back from `text`; `false` (with an error) when it cannot be.
 fn unstash(r: &mut Resource, text: &str, diags: &mut Vec<Diagnostic>) -> bool {
-    let Origin::File { file, span, spans } = &mut r.origin else {
-        return true;
-    };
-    let SpanIndex::Stashed(at) = spans else {
+    let Origin::File {
+        spans: SpanIndex::Stashed(at),
+        ..
+    } = &r.origin
+    else {
         return true;
     };
     let Some((body, nodes)) = at.read_from(text) else {
-        let shown = format!("{}/{}", r.kind, r.name);
-        diags.push(Diagnostic::not_read_again(&shown, &file.path, span.start));
+        diags.push(Diagnostic::not_read_again(r));
         return false;
     };
-    *spans = SpanIndex::Tree(nodes);
+    if let Origin::File { spans, .. } = &mut r.origin {
+        *spans = SpanIndex::Tree(nodes);
+    }
     r.body = body;
     true
 }
